@@ -1,0 +1,40 @@
+# Agent Playground. `make run` serves the playground; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-embedded test-services lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.requirements: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.requirements
+
+run: $(VENV)/.requirements
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/run.sh
+
+test: $(VENV)/.requirements-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh
+
+test-embedded: $(VENV)/.requirements-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh embedded
+
+test-services: $(VENV)/.requirements-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh services
+
+lint: $(VENV)/.requirements-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy playground agents_app runs
+
+bench: $(VENV)/.requirements-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/run.py
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from playground.admin_mixins import OwnedAdmin
+from runs import services
+from runs.models import Message, Run, Session
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    ordering = ("seq",)
+    fields = ("seq", "source", "type", "content", "models_usage", "partial", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(OwnedAdmin):
+    list_display = ("name", "owner", "team", "carry_context", "updated_at")
+    list_filter = ("updated_at",)
+    search_fields = ("name", "owner__username")
+
+
+@admin.action(description="Request stop of the selected runs")
+def request_stop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+    from runs import dispatch
+
+    stopped = refused = 0
+    for run in queryset:
+        try:
+            status = services.run_request_stop(run_id=run.id, reason=f"Stopped by {request.user} in the admin")
+        except services.RunStateError:
+            refused += 1
+            continue
+        dispatch.notify_stop(run.id, status)
+        stopped += 1
+    if stopped:
+        modeladmin.message_user(request, f"Stop requested for {stopped} run(s).", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(request, f"{refused} run(s) had already finished.", messages.WARNING)
+
+
+@admin.register(Run)
+class RunAdmin(OwnedAdmin):
+    list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq")
+    list_filter = ("status", "owner", "created_at")
+    search_fields = ("task", "stop_reason", "error", "owner__username", "team__name")
+    date_hierarchy = "created_at"
+    actions = [request_stop]
+    inlines = [MessageInline]
+    readonly_fields = [f.name for f in Run._meta.fields]
+
+    @admin.display(description="task")
+    def task_short(self, obj: Run) -> str:
+        return obj.task[:80]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(OwnedAdmin):
+    owner_field = "run__owner"
+    list_display = ("run", "seq", "source", "type", "partial", "created_at")
+    list_filter = ("type", "partial", "created_at")
+    search_fields = ("source", "run__task")
+    readonly_fields = ("run", "seq", "source", "type", "content", "models_usage", "metadata", "partial", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,125 @@
+"""Sessions, runs and their messages. The run is a durable state machine.
+
+`Run.status` is written only by runs/services.py, through a conditional UPDATE
+on the legal source states declared in TRANSITIONS below.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    CREATED = "created"
+    QUEUED = "queued"
+    RUNNING = "running"
+    AWAITING_INPUT = "awaiting_input"
+    STOPPING = "stopping"
+    COMPLETE = "complete"
+    ERROR = "error"
+    STOPPED = "stopped"
+
+
+S = RunStatus
+# Legal moves, as data. RUNNING -> QUEUED is crash recovery (an expired lease
+# re-dispatched); AWAITING_INPUT -> QUEUED is an answered input request.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.CREATED: frozenset({S.QUEUED, S.STOPPED, S.ERROR}),
+    S.QUEUED: frozenset({S.RUNNING, S.STOPPED, S.ERROR}),
+    S.RUNNING: frozenset({S.AWAITING_INPUT, S.STOPPING, S.COMPLETE, S.ERROR, S.QUEUED}),
+    S.AWAITING_INPUT: frozenset({S.QUEUED, S.STOPPED, S.ERROR}),
+    S.STOPPING: frozenset({S.STOPPED, S.ERROR}),
+    S.COMPLETE: frozenset(),
+    S.ERROR: frozenset(),
+    S.STOPPED: frozenset(),
+}
+TERMINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+ACTIVE_STATUSES = frozenset({S.QUEUED, S.RUNNING, S.AWAITING_INPUT, S.STOPPING})
+
+
+def allowed_sources(target: str) -> frozenset[str]:
+    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+
+
+class Session(models.Model):
+    """A chat thread: each task sent in it is a Run."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_sessions")
+    team = models.ForeignKey("agents_app.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    name = models.CharField(max_length=200)
+    carry_context = models.BooleanField(
+        default=False, help_text="Give each new run the transcripts of the earlier runs in this session."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Run(models.Model):
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    team = models.ForeignKey("agents_app.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    team_config = models.JSONField(help_text="Snapshot of the team config, frozen when the run was created.")
+    task = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.CREATED, db_index=True)
+    stop_reason = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    usage = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Crash recovery: the worker driving the run holds a lease and renews it.
+    lease_owner = models.CharField(max_length=200, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    recovery_attempts = models.PositiveIntegerField(default=0)
+    # The pending human input request, if the run is awaiting_input.
+    input_request_id = models.CharField(max_length=64, blank=True, default="")
+    input_prompt = models.TextField(blank=True, default="")
+    input_source = models.CharField(max_length=200, blank=True, default="")
+    input_deadline = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class Message(models.Model):
+    """One completed message of a run; `seq` is its place in the run, unique and gapless."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    source = models.CharField(max_length=200)
+    type = models.CharField(max_length=64, default="TextMessage")
+    content = models.JSONField()
+    models_usage = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    partial = models.BooleanField(default=False, help_text="Text kept from a stream cut short by a stop.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_seq_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.source}: {self.type}"

@@ -1,0 +1,257 @@
+"""Every write to a run: status changes, messages, input requests.
+
+A status moves only here, by a conditional UPDATE on its legal source states
+(see runs.models.TRANSITIONS). Zero rows updated means another process moved
+the run first; callers that expected a state get False back, and a move that
+is illegal from where the run actually is raises RunStateError.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from runs.models import (
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    Message,
+    Run,
+    RunStatus,
+    Session,
+    allowed_sources,
+)
+
+
+class RunStateError(Exception):
+    """A status change that the run's state machine does not allow."""
+
+
+def transition(*, run_id: int, to: str, expected: Iterable[str] | None = None, **fields: Any) -> bool:
+    """Move a run to `to` if it is in one of `expected` (default: every legal source).
+
+    Returns False when the run was not in an expected state (someone else moved
+    it first). Raises RunStateError for a move the state machine forbids.
+    """
+    legal = allowed_sources(to)
+    sources = legal if expected is None else frozenset(expected)
+    if not sources <= legal:
+        bad = ", ".join(sorted(sources - legal))
+        raise RunStateError(f"a run cannot move from {bad} to {to}")
+    updated = Run.objects.filter(id=run_id, status__in=sources).update(status=to, **fields)
+    if updated:
+        return True
+    current = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
+    if current is None:
+        raise Run.DoesNotExist(f"run {run_id} does not exist")
+    if expected is None and to not in TRANSITIONS[current]:
+        raise RunStateError(f"run {run_id} is {current}; it cannot move to {to}")
+    return False
+
+
+# ------------------------------------------------------------------ creation
+
+
+def session_create(*, owner: Any, name: str, team: Any = None, carry_context: bool = False) -> Session:
+    return Session.objects.create(owner=owner, name=name, team=team, carry_context=carry_context)
+
+
+def run_create(
+    *,
+    owner: Any,
+    team_config: dict[str, Any],
+    team: Any = None,
+    session: Session | None = None,
+    task: str = "",
+) -> Run:
+    return Run.objects.create(owner=owner, team=team, team_config=team_config, session=session, task=task)
+
+
+def run_enqueue(*, run_id: int, task: str) -> bool:
+    """created -> queued with its task stored as message 1; the caller dispatches after commit."""
+    with transaction.atomic():
+        if not transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task):
+            return False
+        message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+    return True
+
+
+# ------------------------------------------------------------------ execution
+
+
+def run_claim(*, run_id: int, worker: str, lease_seconds: float) -> bool:
+    """queued -> running for one worker; a loser of the race gets False and walks away."""
+    now = timezone.now()
+    claimed = transition(
+        run_id=run_id,
+        to=RunStatus.RUNNING,
+        expected=[RunStatus.QUEUED],
+        lease_owner=worker,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+    )
+    if claimed:
+        Run.objects.filter(id=run_id, started_at__isnull=True).update(started_at=now)
+    return claimed
+
+
+def run_renew_lease(*, run_id: int, worker: str, lease_seconds: float) -> bool:
+    """Extend the lease while the worker still owns a live run (also while it is stopping)."""
+    return bool(
+        Run.objects.filter(
+            id=run_id, lease_owner=worker, status__in=[RunStatus.RUNNING, RunStatus.STOPPING]
+        ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+    )
+
+
+def run_release_lease(*, run_id: int, worker: str) -> bool:
+    """A worker shutting down hands the run back to the queue so another one resumes it."""
+    return transition(
+        run_id=run_id,
+        to=RunStatus.QUEUED,
+        expected=[RunStatus.RUNNING],
+        lease_owner="",
+        lease_expires_at=None,
+    )
+
+
+def run_await_input(
+    *, run_id: int, prompt: str, source: str, deadline: datetime | None = None
+) -> str | None:
+    """running -> awaiting_input; stores the request and frees the worker. Returns the request id."""
+    request_id = uuid.uuid4().hex
+    moved = transition(
+        run_id=run_id,
+        to=RunStatus.AWAITING_INPUT,
+        expected=[RunStatus.RUNNING],
+        input_request_id=request_id,
+        input_prompt=prompt,
+        input_source=source,
+        input_deadline=deadline,
+        lease_owner="",
+        lease_expires_at=None,
+    )
+    return request_id if moved else None
+
+
+def run_submit_input(*, run_id: int, response: str, request_id: str | None = None) -> Message:
+    """Store the human's answer as the asking agent's message and queue the run to resume."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(id=run_id)
+        if run.status != RunStatus.AWAITING_INPUT:
+            raise RunStateError(f"run {run_id} is {run.status}; it is not waiting for input")
+        if request_id and request_id != run.input_request_id:
+            raise RunStateError("that input request is no longer pending")
+        source = run.input_source or "user"
+        if not transition(
+            run_id=run_id,
+            to=RunStatus.QUEUED,
+            expected=[RunStatus.AWAITING_INPUT],
+            input_request_id="",
+            input_prompt="",
+            input_source="",
+            input_deadline=None,
+        ):
+            raise RunStateError(f"run {run_id} is no longer waiting for input")
+        return message_append(run_id=run_id, source=source, type="TextMessage", content=response)
+
+
+def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> bool:
+    return transition(
+        run_id=run_id,
+        to=RunStatus.COMPLETE,
+        expected=[RunStatus.RUNNING],
+        stop_reason=stop_reason,
+        usage=usage,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+    )
+
+
+def run_fail(*, run_id: int, error: str, usage: dict[str, Any] | None = None) -> bool:
+    """Any live state -> error. Returns False if the run had already finished."""
+    fields: dict[str, Any] = {"error": error, "finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None}
+    if usage is not None:
+        fields["usage"] = usage
+    return transition(
+        run_id=run_id,
+        to=RunStatus.ERROR,
+        expected=allowed_sources(RunStatus.ERROR),
+        **fields,
+    )
+
+
+def run_request_stop(*, run_id: int, reason: str) -> str:
+    """Two-phase stop. Returns the status the run moved to ("stopping" or "stopped").
+
+    A run with a worker goes to `stopping` (the worker finishes the stop); one
+    that is created, queued or awaiting input has nothing to interrupt and stops
+    directly. A finished run raises RunStateError.
+    """
+    reason = reason or "Stopped by user"
+    now = timezone.now()
+    direct = [RunStatus.CREATED, RunStatus.QUEUED, RunStatus.AWAITING_INPUT]
+    if transition(
+        run_id=run_id,
+        to=RunStatus.STOPPED,
+        expected=direct,
+        stop_reason=reason,
+        finished_at=now,
+        input_request_id="",
+        input_deadline=None,
+    ):
+        return RunStatus.STOPPED
+    if transition(run_id=run_id, to=RunStatus.STOPPING, expected=[RunStatus.RUNNING], stop_reason=reason):
+        return RunStatus.STOPPING
+    current = Run.objects.filter(id=run_id).values_list("status", flat=True).get()
+    if current == RunStatus.STOPPING:
+        return RunStatus.STOPPING
+    if current in TERMINAL_STATUSES:
+        raise RunStateError(f"run {run_id} is already {current}")
+    # It moved between our two updates (e.g. running -> awaiting_input): try again.
+    return run_request_stop(run_id=run_id, reason=reason)
+
+
+def run_finish_stopped(*, run_id: int, usage: dict[str, Any] | None = None) -> bool:
+    """stopping -> stopped, by the worker once the stream is closed and the partial text stored."""
+    fields: dict[str, Any] = {"finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None}
+    if usage is not None:
+        fields["usage"] = usage
+    return transition(run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], **fields)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def message_append(
+    *,
+    run_id: int,
+    source: str,
+    type: str,
+    content: Any,
+    models_usage: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    partial: bool = False,
+) -> Message:
+    """Store a completed message under the run's next seq.
+
+    The UPDATE of last_seq takes the run's row lock until commit, so concurrent
+    appenders serialize on it and seqs stay unique and gapless.
+    """
+    with transaction.atomic():
+        Run.objects.filter(id=run_id).update(last_seq=F("last_seq") + 1)
+        seq = Run.objects.filter(id=run_id).values_list("last_seq", flat=True).get()
+        return Message.objects.create(
+            run_id=run_id,
+            seq=seq,
+            source=source,
+            type=type,
+            content=content,
+            models_usage=models_usage,
+            metadata=metadata or {},
+            partial=partial,
+        )

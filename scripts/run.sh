@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Migrate, create the demo login and teams, then serve with Daphne on the embedded defaults.
+# Expects the virtualenv's python first on PATH (the Makefile does that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+python manage.py migrate --noinput
+python manage.py setup_demo
+python manage.py collectstatic --noinput -v0
+echo "Agent Playground on http://${HOST}:${PORT}/  (Ctrl-C to stop)"
+exec daphne -b "$HOST" -p "$PORT" playground.asgi:application

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+
+def production_mode() -> bool:
+    return bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    # Tests in folders that never touch the database run once, in the embedded pass.
+    for item in items:
+        path = str(item.fspath)
+        if f"{os.sep}tests{os.sep}engine{os.sep}" in path or f"{os.sep}tests{os.sep}autogen{os.sep}" in path:
+            item.add_marker(pytest.mark.nodb)
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def requires_postgres() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("this test needs PostgreSQL: run it in the services pass (scripts/test.sh services)")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # PBKDF2's deliberate slowness dominates test time; the hasher is not under test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from runs import services
+from runs.models import Message, Run
+from tests.factories import make_run, make_team
+
+
+@pytest.fixture
+def objects(alice: Any, bob: Any) -> dict[str, Any]:
+    objs: dict[str, Any] = {}
+    for user in (alice, bob):
+        team = make_team(user, name=f"team-of-{user.username}")
+        session = services.session_create(owner=user, name=f"session-of-{user.username}", team=team)
+        run = make_run(user, "running", session_id=session.id, task=f"task-of-{user.username}")
+        msg = services.message_append(run_id=run.id, source="writer", type="TextMessage", content="hello")
+        objs[user.username] = {"team": team, "session": session, "run": run, "message": msg}
+    return objs
+
+
+PAGES = ["agents_app/team", "runs/session", "runs/run", "runs/message"]
+
+
+def _key(page: str) -> str:
+    return page.split("/")[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_admin_pages_render_for_superuser(client: Client, django_user_model: Any, objects: dict, page: str) -> None:
+    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
+    client.force_login(admin)
+    listing = client.get(f"/admin/{page}/")
+    assert listing.status_code == 200
+    for owner in ("alice", "bob"):
+        obj = objects[owner][_key(page)]
+        assert client.get(f"/admin/{page}/{obj.pk}/change/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_staff_sees_only_own_objects(client: Client, alice: Any, objects: dict, page: str) -> None:
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.set(Permission.objects.all())
+    client.force_login(alice)
+    listing = client.get(f"/admin/{page}/")
+    assert listing.status_code == 200
+    mine, theirs = objects["alice"][_key(page)], objects["bob"][_key(page)]
+    assert client.get(f"/admin/{page}/{mine.pk}/change/").status_code == 200
+    # Django's admin redirects to the index for an object outside the queryset.
+    assert client.get(f"/admin/{page}/{theirs.pk}/change/").status_code == 302
+    assert f"/{page}/{theirs.pk}/change/" not in listing.content.decode()
+
+
+@pytest.mark.django_db
+def test_run_admin_shows_messages_in_seq_order(client: Client, django_user_model: Any, alice: Any) -> None:
+    run = make_run(alice, "running")
+    for text in ("first", "second", "third"):
+        services.message_append(run_id=run.id, source="writer", type="TextMessage", content=text)
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    body = client.get(f"/admin/runs/run/{run.id}/change/").content.decode()
+    assert body.index("first") < body.index("second") < body.index("third")
+
+
+@pytest.mark.django_db
+def test_admin_stop_action_goes_through_the_service(client: Client, django_user_model: Any, alice: Any) -> None:
+    running = make_run(alice, "running")
+    queued = make_run(alice, "queued")
+    done = make_run(alice, "complete")
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    response = client.post(
+        "/admin/runs/run/",
+        {"action": "request_stop", "_selected_action": [running.id, queued.id, done.id]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    statuses = dict(Run.objects.values_list("id", "status"))
+    assert (statuses[running.id], statuses[queued.id], statuses[done.id]) == ("stopping", "stopped", "complete")
+    assert "had already finished" in response.content.decode()
+    assert Message.objects.count() == 0
