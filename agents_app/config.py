@@ -17,6 +17,9 @@ SCHEMA_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 # Key values AutoGen writes when it redacts a SecretStr; treated as "no key given".
 REDACTED_KEY = "**********"
+# A config names the environment variable holding its key; only *_API_KEY names are allowed so an
+# uploaded config cannot make the server send, say, DATABASE_URL as a bearer token to its base_url.
+API_KEY_ENV_PATTERN = r"^[A-Z][A-Z0-9_]*_API_KEY$"
 
 
 class Strict(BaseModel):
@@ -75,7 +78,7 @@ class OpenAIModel(Strict):
     provider: Literal["openai"]
     model: str = Field(min_length=1)
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = Field(default="OPENAI_API_KEY", pattern=API_KEY_ENV_PATTERN)
     organization: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
@@ -91,7 +94,7 @@ class AzureOpenAIModel(Strict):
     azure_endpoint: str = Field(min_length=1)
     azure_deployment: str | None = None
     api_version: str = Field(min_length=1)
-    api_key_env: str = "AZURE_OPENAI_API_KEY"
+    api_key_env: str = Field(default="AZURE_OPENAI_API_KEY", pattern=API_KEY_ENV_PATTERN)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
     timeout: float = Field(default=60.0, gt=0)

@@ -1,11 +1,51 @@
-"""The REST API root (django-ninja): OpenAPI at /api/docs and /api/openapi.json."""
+"""The REST API root (django-ninja): OpenAPI at /api/docs and /api/openapi.json.
+
+Every operation needs a session (CSRF on unsafe methods) or `Authorization: Bearer <token>`
+unless it says `auth=None`. Errors share one shape and the status codes listed in
+playground/errors.py; lists are paginated (playground/pagination.py).
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-from ninja import NinjaAPI, Schema
+from typing import Any
 
-api = NinjaAPI(title="Agent Playground API", version="1", urls_namespace="api")
+from django.http import HttpRequest, JsonResponse
+from ninja import NinjaAPI, Schema
+from ninja.openapi.schema import OpenAPISchema
+
+from accounts.api import router as tokens_router
+from agents_app.api import gallery_router, teams_router
+from playground.auth import api_auth
+from playground.errors import ErrorOut, install_exception_handlers
+from runs.sessions_api import router as sessions_router
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
+
+
+class PlaygroundAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> OpenAPISchema:
+        """Document the shared error shape as every operation's 4XX answer.
+
+        The handlers in playground/errors.py answer any operation with it, so declaring it
+        once here keeps the schema truthful without repeating it on every route.
+        """
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        item = ErrorOut.model_json_schema()["$defs"]["ErrorItem"]
+        schema["components"]["schemas"].setdefault("ErrorItem", item)
+        error = {"description": "Error", "content": {"application/json": {"schema": ERROR_REF}}}
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if not any(str(code).startswith("4") for code in responses):
+                    responses["4XX"] = error
+        return schema
+
+
+api = PlaygroundAPI(title="Agent Playground API", version="1", urls_namespace="api", auth=api_auth)
+install_exception_handlers(api)
 
 
 class VersionOut(Schema):
@@ -16,3 +56,15 @@ class VersionOut(Schema):
 @api.get("/version", response=VersionOut, auth=None, tags=["meta"])
 def version(request: HttpRequest) -> dict[str, str]:
     return {"name": "agent-playground", "version": "0.1.0"}
+
+
+api.add_router("/teams", teams_router)
+api.add_router("/gallery", gallery_router)
+api.add_router("/sessions", sessions_router)
+api.add_router("/tokens", tokens_router)
+# /api/runs: runs/api.py's router is mounted here by its owner.
+
+
+def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown /api/ URLs answer in the API's error shape, not Django's HTML 404 page."""
+    return JsonResponse({"detail": "Not found.", "errors": []}, status=404)

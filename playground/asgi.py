@@ -1,10 +1,39 @@
+import asyncio
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from runs import dispatch  # noqa: E402
+from runs.routing import websocket_urlpatterns  # noqa: E402
+from runs.ws_auth import TokenAuthMiddleware  # noqa: E402
+
+
+class BindServerLoop:
+    """Inline runs must live on the serving loop (the in-memory layer's queues belong to it)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        dispatch.bind_server_loop(asyncio.get_running_loop())
+        return await self.app(scope, receive, send)
+
+
+application = BindServerLoop(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
+)

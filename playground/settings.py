@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "playground",
+    "accounts",
     "agents_app",
     "runs",
 ]

@@ -36,16 +36,13 @@ class SessionAdmin(OwnedAdmin):
 
 @admin.action(description="Request stop of the selected runs")
 def request_stop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-    from runs import dispatch
-
     stopped = refused = 0
     for run in queryset:
         try:
-            status = services.run_request_stop(run_id=run.id, reason=f"Stopped by {request.user} in the admin")
+            services.run_request_stop(run_id=run.id, reason=f"Stopped by {request.user} in the admin")
         except services.RunStateError:
             refused += 1
             continue
-        dispatch.notify_stop(run.id, status)
         stopped += 1
     if stopped:
         modeladmin.message_user(request, f"Stop requested for {stopped} run(s).", messages.SUCCESS)

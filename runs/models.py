@@ -73,6 +73,7 @@ class Run(models.Model):
     error = models.TextField(blank=True, default="")
     usage = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Last time the run was handed to an executor.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Crash recovery: the worker driving the run holds a lease and renews it.

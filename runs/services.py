@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from runs.models import (
+    ACTIVE_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
     Message,
@@ -31,18 +32,21 @@ class RunStateError(Exception):
     """A status change that the run's state machine does not allow."""
 
 
-def transition(*, run_id: int, to: str, expected: Iterable[str] | None = None, **fields: Any) -> bool:
+def transition(
+    *, run_id: int, to: str, expected: Iterable[str] | None = None, where: dict[str, Any] | None = None, **fields: Any
+) -> bool:
     """Move a run to `to` if it is in one of `expected` (default: every legal source).
 
     Returns False when the run was not in an expected state (someone else moved
-    it first). Raises RunStateError for a move the state machine forbids.
+    it first) or did not match the extra `where` filter. Raises RunStateError
+    for a move the state machine forbids.
     """
     legal = allowed_sources(to)
     sources = legal if expected is None else frozenset(expected)
     if not sources <= legal:
         bad = ", ".join(sorted(sources - legal))
         raise RunStateError(f"a run cannot move from {bad} to {to}")
-    updated = Run.objects.filter(id=run_id, status__in=sources).update(status=to, **fields)
+    updated = Run.objects.filter(id=run_id, status__in=sources, **(where or {})).update(status=to, **fields)
     if updated:
         return True
     current = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
@@ -74,10 +78,59 @@ def run_create(
 def run_enqueue(*, run_id: int, task: str) -> bool:
     """created -> queued with its task stored as message 1; the caller dispatches after commit."""
     with transaction.atomic():
-        if not transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task):
+        if not transition(
+            run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task, queued_at=timezone.now()
+        ):
             return False
         message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+        _dispatch_on_commit(run_id)
     return True
+
+
+class TooManyActiveRuns(Exception):
+    """The user already has RUN_MAX_ACTIVE_PER_USER runs queued, running or waiting."""
+
+
+def check_active_limit(owner_id: int) -> None:
+    from django.conf import settings
+
+    limit = settings.RUN_MAX_ACTIVE_PER_USER
+    active = Run.objects.filter(owner_id=owner_id, status__in=ACTIVE_STATUSES).count()
+    if active >= limit:
+        raise TooManyActiveRuns(
+            f"You already have {active} active runs (the limit is {limit}); stop one or wait for one to finish."
+        )
+
+
+def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = None) -> None:
+    """Start a created run with its task, optionally replacing its team config first (ours or AutoGen's).
+
+    Raises TeamConfigError for a bad config, TooManyActiveRuns past the per-user
+    cap, and RunStateError when the run was already started.
+    """
+    from agents_app.autogen import parse_team_config
+
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(id=run_id)
+        if run.status != RunStatus.CREATED:
+            raise RunStateError(f"run {run_id} was already started (it is {run.status})")
+        check_active_limit(run.owner_id)
+        if team_config is not None:
+            config, _ = parse_team_config(team_config)
+            run_set_team_config(run_id=run_id, team_config=config.model_dump(mode="json"))
+        if not run_enqueue(run_id=run_id, task=task):
+            raise RunStateError(f"run {run_id} was already started")
+
+
+def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
+    """Replace the snapshot of a run that has not started yet (a `start` frame carrying a config)."""
+    return bool(Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(team_config=team_config))
+
+
+def _dispatch_on_commit(run_id: int) -> None:
+    from runs import dispatch
+
+    transaction.on_commit(lambda: dispatch.dispatch(run_id))
 
 
 # ------------------------------------------------------------------ execution
@@ -107,6 +160,56 @@ def run_renew_lease(*, run_id: int, worker: str, lease_seconds: float) -> bool:
     )
 
 
+def run_heartbeat(*, run_id: int, worker: str, lease_seconds: float) -> str | None:
+    """Renew the lease; return the run's status, or None when this worker no longer owns the run."""
+    if not run_renew_lease(run_id=run_id, worker=worker, lease_seconds=lease_seconds):
+        return None
+    return Run.objects.filter(id=run_id).values_list("status", flat=True).first()
+
+
+def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
+    """The sweep's move for a run whose worker's lease expired. Returns the new status, or None if raced.
+
+    running -> queued to resume from the stored transcript, or -> error after
+    `max_attempts`; stopping -> stopped (the stop was asked for; the worker died doing it).
+    """
+    now = timezone.now()
+    expired = {"lease_expires_at__lt": now}
+    cleared: dict[str, Any] = {"lease_owner": "", "lease_expires_at": None}
+    if transition(run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired,
+                  finished_at=now, **cleared):
+        return RunStatus.STOPPED
+    attempts = Run.objects.filter(id=run_id).values_list("recovery_attempts", flat=True).first() or 0
+    if attempts >= max_attempts:
+        error = f"The worker running this run stopped responding {attempts + 1} times; the run was given up."
+        if transition(run_id=run_id, to=RunStatus.ERROR, expected=[RunStatus.RUNNING], where=expired,
+                      error=error, finished_at=now, **cleared):
+            return RunStatus.ERROR
+        return None
+    with transaction.atomic():
+        if transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.RUNNING], where=expired,
+                      recovery_attempts=F("recovery_attempts") + 1, queued_at=now, **cleared):
+            _dispatch_on_commit(run_id)
+            return RunStatus.QUEUED
+    return None
+
+
+def run_redispatch(*, run_id: int, queued_before: datetime) -> bool:
+    """Hand a queued run whose dispatch got lost (a restarted server, a lost broker message) out again.
+
+    Claiming is conditional, so a duplicate dispatch is harmless: the loser returns.
+    """
+    with transaction.atomic():
+        moved = bool(
+            Run.objects.filter(id=run_id, status=RunStatus.QUEUED, queued_at__lt=queued_before).update(
+                queued_at=timezone.now()
+            )
+        )
+        if moved:
+            _dispatch_on_commit(run_id)
+    return moved
+
+
 def run_release_lease(*, run_id: int, worker: str) -> bool:
     """A worker shutting down hands the run back to the queue so another one resumes it."""
     return transition(
@@ -119,10 +222,16 @@ def run_release_lease(*, run_id: int, worker: str) -> bool:
 
 
 def run_await_input(
-    *, run_id: int, prompt: str, source: str, deadline: datetime | None = None
+    *,
+    run_id: int,
+    prompt: str,
+    source: str,
+    deadline: datetime | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> str | None:
     """running -> awaiting_input; stores the request and frees the worker. Returns the request id."""
     request_id = uuid.uuid4().hex
+    extra = {"usage": usage} if usage is not None else {}
     moved = transition(
         run_id=run_id,
         to=RunStatus.AWAITING_INPUT,
@@ -133,6 +242,7 @@ def run_await_input(
         input_deadline=deadline,
         lease_owner="",
         lease_expires_at=None,
+        **extra,
     )
     return request_id if moved else None
 
@@ -154,9 +264,16 @@ def run_submit_input(*, run_id: int, response: str, request_id: str | None = Non
             input_prompt="",
             input_source="",
             input_deadline=None,
+            queued_at=timezone.now(),
         ):
             raise RunStateError(f"run {run_id} is no longer waiting for input")
-        return message_append(run_id=run_id, source=source, type="TextMessage", content=response)
+        message = message_append(run_id=run_id, source=source, type="TextMessage", content=response)
+        from runs import dispatch
+
+        # Watchers see the answer before the resumed run's first frame: announce, then dispatch.
+        transaction.on_commit(lambda: dispatch.notify_input(run_id, message.id))
+        _dispatch_on_commit(run_id)
+        return message
 
 
 def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> bool:
@@ -193,6 +310,14 @@ def run_request_stop(*, run_id: int, reason: str) -> str:
     directly. A finished run raises RunStateError.
     """
     reason = reason or "Stopped by user"
+    status = _request_stop(run_id, reason)
+    from runs import dispatch
+
+    transaction.on_commit(lambda: dispatch.notify_stop(run_id, status))
+    return status
+
+
+def _request_stop(run_id: int, reason: str) -> str:
     now = timezone.now()
     direct = [RunStatus.CREATED, RunStatus.QUEUED, RunStatus.AWAITING_INPUT]
     if transition(
@@ -213,7 +338,7 @@ def run_request_stop(*, run_id: int, reason: str) -> str:
     if current in TERMINAL_STATUSES:
         raise RunStateError(f"run {run_id} is already {current}")
     # It moved between our two updates (e.g. running -> awaiting_input): try again.
-    return run_request_stop(run_id=run_id, reason=reason)
+    return _request_stop(run_id, reason)
 
 
 def run_finish_stopped(*, run_id: int, usage: dict[str, Any] | None = None) -> bool:
@@ -227,6 +352,10 @@ def run_finish_stopped(*, run_id: int, usage: dict[str, Any] | None = None) -> b
 # ------------------------------------------------------------------ messages
 
 
+class LeaseLost(Exception):
+    """The worker no longer owns the run (the sweep gave it to another worker, or it finished)."""
+
+
 def message_append(
     *,
     run_id: int,
@@ -236,14 +365,23 @@ def message_append(
     models_usage: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     partial: bool = False,
+    worker: str | None = None,
 ) -> Message:
     """Store a completed message under the run's next seq.
 
     The UPDATE of last_seq takes the run's row lock until commit, so concurrent
-    appenders serialize on it and seqs stay unique and gapless.
+    appenders serialize on it and seqs stay unique and gapless. With `worker`,
+    the append only happens while that worker holds the run's lease: a worker
+    the sweep gave up on cannot write into the transcript its successor resumes.
     """
     with transaction.atomic():
-        Run.objects.filter(id=run_id).update(last_seq=F("last_seq") + 1)
+        runs = Run.objects.filter(id=run_id)
+        if worker is not None:
+            runs = runs.filter(lease_owner=worker, status__in=[RunStatus.RUNNING, RunStatus.STOPPING])
+        if not runs.update(last_seq=F("last_seq") + 1):
+            if worker is not None:
+                raise LeaseLost(f"worker {worker} no longer holds run {run_id}")
+            raise Run.DoesNotExist(f"run {run_id} does not exist")
         seq = Run.objects.filter(id=run_id).values_list("last_seq", flat=True).get()
         return Message.objects.create(
             run_id=run_id,

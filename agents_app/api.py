@@ -1,0 +1,189 @@
+"""/api/teams and /api/gallery. Reads go through agents_app.selectors, writes through services.
+
+POST /api/teams takes `{"name"?, "description"?, "shared"?, "config"}`, where `config` is our
+format or AutoGen Studio component JSON (detected by shape, stored in ours). A bare
+document goes to POST /api/teams/upload as a file, or to /validate as the body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Body, File, Path, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.pagination import paginate
+from ninja.responses import Status
+from pydantic import ConfigDict
+
+from agents_app import selectors, services, team_io
+from agents_app.config import ConfigErrorItem, TeamConfig, TeamConfigError, team_config_schema
+from agents_app.models import Team
+from agents_app.schemas import EXAMPLE_CONFIG, GalleryItemOut, TeamCreatedOut, TeamIn, TeamOut, TeamPatch, ValidateOut
+from playground.errors import ApiError
+from playground.pagination import LimitOffset
+
+teams_router = Router(tags=["teams"])
+gallery_router = Router(tags=["gallery"])
+
+
+def _check_size(request: HttpRequest) -> None:
+    if len(request.body) > team_io.MAX_TEAM_BYTES:
+        raise team_io.too_big()
+
+
+def _under(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
+
+
+def _parse_config(data: Any, prefix: str = "config") -> tuple[TeamConfig, list[ConfigErrorItem]]:
+    """Parse a config sent inside a wrapper; paths of errors and warnings point into the body."""
+    try:
+        config, _, warnings = team_io.parse_document(data)
+    except TeamConfigError as exc:
+        raise TeamConfigError([{"path": _under(prefix, e.path), "message": e.message} for e in exc.errors]) from None
+    return config, [ConfigErrorItem(path=_under(prefix, w.path), message=w.message) for w in warnings]
+
+
+def _with_warnings(team: Team, warnings: list[ConfigErrorItem]) -> Team:
+    team.warnings = warnings  # type: ignore[attr-defined]  # response-only, see TeamCreatedOut
+    return team
+
+
+@teams_router.get("", response=list[TeamOut])
+@paginate(LimitOffset)
+def team_list(request: HttpRequest) -> QuerySet[Team]:
+    """The caller's teams and every shared team, most recently changed first."""
+    return selectors.visible_teams(request.user)
+
+
+@teams_router.post("", response={201: TeamCreatedOut})
+def team_create(request: HttpRequest, payload: TeamIn) -> Status:
+    _check_size(request)
+    config, warnings = _parse_config(payload.config)
+    team = services.team_create(
+        owner=request.user, config=config, name=payload.name, description=payload.description, shared=payload.shared
+    )
+    return Status(201, _with_warnings(team, warnings))
+
+
+@teams_router.post("/upload", response={201: TeamCreatedOut})
+def team_upload(request: HttpRequest, file: File[UploadedFile]) -> Status:
+    """A team file (our format or AutoGen component JSON), at most 1 MiB, as multipart field `file`."""
+    config, _, warnings = team_io.parse_document(team_io.read_upload(file))
+    team = services.team_create(owner=request.user, config=config)
+    return Status(201, _with_warnings(team, warnings))
+
+
+@teams_router.post("/validate", response=ValidateOut)
+def team_validate(
+    request: HttpRequest, document: Annotated[dict[str, Any], Body(examples=[EXAMPLE_CONFIG])]
+) -> dict[str, Any]:
+    """Check a document without saving it. 200 even when invalid: the answer is `valid` and `errors`.
+
+    The body is a bare config (ours or AutoGen's), or the `{"config": ...}` wrapper of POST /api/teams.
+    """
+    _check_size(request)
+    data = team_io.unwrap(document)
+    try:
+        config, fmt, warnings = team_io.parse_document(data)
+    except TeamConfigError as exc:
+        fmt_guess: Literal["native", "autogen"] = "autogen" if "provider" in data else "native"
+        return {"valid": False, "format": fmt_guess, "errors": exc.errors, "warnings": [], "config": None}
+    return {"valid": True, "format": fmt, "errors": [], "warnings": warnings, "config": config.model_dump(mode="json")}
+
+
+@teams_router.get("/schema", response=dict[str, Any])
+def team_schema(request: HttpRequest) -> dict[str, Any]:
+    """The JSON Schema of our team config format, for editors."""
+    return team_config_schema()
+
+
+@teams_router.get("/{team_id}", response=TeamOut)
+def team_detail(request: HttpRequest, team_id: int) -> Team:
+    return selectors.team_get_visible(user=request.user, team_id=team_id)
+
+
+@teams_router.put("/{team_id}", response=TeamOut)
+def team_replace(request: HttpRequest, team_id: int, payload: TeamIn) -> Team:
+    _check_size(request)
+    team = selectors.team_get_writable(user=request.user, team_id=team_id)
+    config, _ = _parse_config(payload.config)
+    team = services.team_update(
+        team=team,
+        config=config,
+        name=payload.name or config.name,
+        description=config.description if payload.description is None else payload.description,
+        shared=payload.shared,
+    )
+    return team
+
+
+@teams_router.patch("/{team_id}", response=TeamOut)
+def team_patch(request: HttpRequest, team_id: int, payload: TeamPatch) -> Team:
+    _check_size(request)
+    team = selectors.team_get_writable(user=request.user, team_id=team_id)
+    config = _parse_config(payload.config)[0] if payload.config is not None else None
+    team = services.team_update(
+        team=team, config=config, name=payload.name, description=payload.description, shared=payload.shared
+    )
+    return team
+
+
+@teams_router.delete("/{team_id}", response={204: None})
+def team_delete(request: HttpRequest, team_id: int) -> Status:
+    services.team_delete(team=selectors.team_get_writable(user=request.user, team_id=team_id))
+    return Status(204, None)
+
+
+class ExportQuery(Schema):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["native", "autogen"] = "native"
+    flavor: Literal["0.7", "0.5"] = "0.7"
+
+
+@teams_router.get("/{team_id}/export", response=dict[str, Any])
+def team_export(
+    request: HttpRequest, response: HttpResponse, team_id: int, query: Query[ExportQuery]
+) -> dict[str, Any]:
+    """The team as a file: `native` (our format) or `autogen` (component JSON; `flavor` 0.5 for
+    AutoGen Studio 0.4.2.2). Credentials are never included."""
+    team = selectors.team_get_visible(user=request.user, team_id=team_id)
+    try:
+        config = TeamConfig.model_validate(team.config)
+    except ValueError:
+        raise ApiError(409, "The stored config no longer validates; fix it with PUT before exporting.") from None
+    response["Content-Disposition"] = f'attachment; filename="team-{team.id}-{query.format}.json"'
+    return team_io.export_document(config, query.format, query.flavor)
+
+
+# ------------------------------------------------------------------ gallery
+
+
+@gallery_router.get("", response=list[GalleryItemOut])
+@paginate(LimitOffset)
+def gallery_list(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": key,
+            "title": config.name,
+            "description": config.description,
+            "kind": config.kind,
+            "participants": [p.name for p in config.participants],
+            "config": config.model_dump(mode="json"),
+        }
+        for key, config in services._gallery().items()
+    ]
+
+
+@gallery_router.post("/{name}/install", response={201: TeamOut})
+def gallery_install(request: HttpRequest, name: Annotated[str, Path(example="calculator")]) -> Status:
+    """Copy a gallery team into the caller's teams (a copy: later gallery changes do not touch it)."""
+    try:
+        team = services.gallery_install(owner=request.user, name=name)
+    except KeyError:
+        raise ApiError(404, "Not found.") from None
+    return Status(201, team)

@@ -1,0 +1,163 @@
+"""The assistant agent: one turn = model calls and tool rounds until a chat message.
+
+A turn is a function of the messages so far, so a turn interrupted after its tool call
+request (a crash, a restart) is completed from what was stored, without asking the model again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from agents_app.config import AssistantAgentConfig, Handoff
+from agents_app.engine.cancellation import CancellationToken
+from agents_app.engine.context import agent_context
+from agents_app.engine.errors import Cancelled, ModelCallError, ToolCallError
+from agents_app.engine.events import (
+    FunctionExecutionResult,
+    HandoffMessage,
+    MessageChunk,
+    StoredMessage,
+    TextMessage,
+    ToolCallExecutionEvent,
+    ToolCallRequestEvent,
+    ToolCallSummaryMessage,
+)
+from agents_app.engine.models import CreateResult, ModelClient
+from agents_app.engine.tools import ToolRegistry
+
+TurnEvent = MessageChunk | StoredMessage
+
+
+class AssistantAgent:
+    def __init__(self, config: AssistantAgentConfig, client: ModelClient, registry: ToolRegistry) -> None:
+        self.config = config
+        self.name = config.name
+        self.client = client
+        self.registry = registry
+        self._handoffs: dict[str, Handoff] = {}
+        for h in config.handoffs:
+            # Scripted replies name a handoff by target, i.e. by its default tool name.
+            self._handoffs.setdefault(f"transfer_to_{h.target.lower()}", h)
+            self._handoffs[h.name] = h
+        self._tools = [registry.openai_schema(t) for t in config.tools if registry.get(t) is not None]
+        self._tools += [_handoff_schema(h) for h in config.handoffs]
+
+    async def turn(
+        self, before: Sequence[StoredMessage], started: Sequence[StoredMessage], cancel: CancellationToken
+    ) -> AsyncIterator[TurnEvent]:
+        """Yield this turn's chunks and stored messages; `started` = this turn's messages already stored."""
+        turn = list(started)
+        while True:
+            last = turn[-1] if turn else None
+            if isinstance(last, ToolCallRequestEvent):
+                executed = await self._execute(last, cancel)
+                turn.append(executed)
+                yield executed
+                continue
+            tools: list[dict[str, Any]] | None = self._tools or None
+            if isinstance(last, ToolCallExecutionEvent):
+                request = turn[-2] if len(turn) > 1 and isinstance(turn[-2], ToolCallRequestEvent) else None
+                final = self._after_tools(request, last, turn)
+                if final is not None:
+                    yield final
+                    return
+                if sum(isinstance(m, ToolCallRequestEvent) for m in turn) >= self.config.max_tool_iterations:
+                    tools = None  # the reflection call: the model answers from the results
+            result: CreateResult | None = None
+            async for item in self._model_call([*before, *turn], tools, cancel):
+                if isinstance(item, CreateResult):
+                    result = item
+                else:
+                    yield item
+            assert result is not None
+            if result.tool_calls and tools:
+                request_event = ToolCallRequestEvent(
+                    source=self.name, content=result.tool_calls, models_usage=result.usage
+                )
+                turn.append(request_event)
+                yield request_event
+                continue
+            yield TextMessage(source=self.name, content=result.content, models_usage=result.usage)
+            return
+
+    def _after_tools(
+        self, request: ToolCallRequestEvent | None, results: ToolCallExecutionEvent, turn: list[StoredMessage]
+    ) -> StoredMessage | None:
+        """The turn's chat message once tools ran, or None when the model is to be asked again."""
+        for r in results.content:
+            handoff = self._handoffs.get(r.name)
+            if handoff is not None and not r.is_error:
+                return HandoffMessage(source=self.name, content=handoff.message, target=handoff.target)
+        iterations = sum(isinstance(m, ToolCallRequestEvent) for m in turn)
+        if iterations < self.config.max_tool_iterations or self.config.reflect_on_tool_use:
+            return None
+        calls = {c.id: c for c in request.content} if request else {}
+        lines = []
+        for r in results.content:
+            call = calls.get(r.call_id)
+            values = {"result": r.content, "tool_name": r.name, "arguments": call.arguments if call else "{}"}
+            lines.append(self.config.tool_call_summary_format.format_map(_KeepMissing(values)))
+        return ToolCallSummaryMessage(source=self.name, content="\n".join(lines))
+
+    async def _model_call(
+        self, messages: list[StoredMessage], tools: list[dict[str, Any]] | None, cancel: CancellationToken
+    ) -> AsyncIterator[TurnEvent | CreateResult]:
+        context = agent_context(self.name, self.config.system_message, messages)
+        stream = self.client.stream(context, tools, streaming=self.config.model_client_stream)
+        parts: list[str] = []
+        name = self.name
+        try:
+            while True:
+                with cancel.interruptible():
+                    item = await stream.__anext__()
+                if isinstance(item, CreateResult):
+                    yield item
+                    return
+                parts.append(item)
+                yield MessageChunk(name, item)
+        except StopAsyncIteration:
+            raise ModelCallError("the model stream ended without a result", permanent=False) from None
+        except Cancelled:
+            if parts:
+                yield TextMessage(source=name, content="".join(parts), partial=True)
+            raise
+        finally:
+            await stream.aclose()
+
+    async def _execute(self, request: ToolCallRequestEvent, cancel: CancellationToken) -> ToolCallExecutionEvent:
+        with cancel.interruptible():
+            results = await asyncio.gather(*(self._run_one(c.id, c.name, c.arguments) for c in request.content))
+        return ToolCallExecutionEvent(source=self.name, content=list(results))
+
+    async def _run_one(self, call_id: str, name: str, arguments: str) -> FunctionExecutionResult:
+        handoff = self._handoffs.get(name)
+        if handoff is not None:
+            return FunctionExecutionResult(call_id, name, handoff.message)
+        if name not in self.config.tools:
+            return FunctionExecutionResult(call_id, name, f"Error: tool {name!r} is not available to this agent", True)
+        try:
+            args = json.loads(arguments or "{}")
+            return FunctionExecutionResult(call_id, name, await self.registry.call(name, args))
+        except json.JSONDecodeError as exc:
+            return FunctionExecutionResult(call_id, name, f"Error: arguments are not valid JSON: {exc}", True)
+        except ToolCallError as exc:
+            return FunctionExecutionResult(call_id, name, f"Error: {exc}", True)
+
+
+class _KeepMissing(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _handoff_schema(h: Handoff) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": h.name,
+            "description": h.description,
+            "parameters": {"type": "object", "properties": {}, "additionalProperties": False},
+        },
+    }

@@ -1,0 +1,191 @@
+"""RunConsumer: the run's WebSocket (AutoGen Studio protocol plus `run_id`, `seq`, auth and resume).
+
+Thin by design: authenticate, parse a frame with a pydantic model, call one
+service, forward group events. A client never sees a stored message twice or
+misses one: replay and live frames are deduplicated by `seq`, and a gap in the
+live stream is filled from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from accounts.services import token_authenticate
+from agents_app.config import TeamConfigError
+from runs import dispatch, events, replay, services
+from runs.frames import AuthFrame, FrameError, InputResponseFrame, PingFrame, ResumeFrame, StartFrame, StopFrame, parse_frame
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FORBIDDEN = 4003
+CLOSE_NOT_FOUND = 4004
+AUTH_FRAME_TIMEOUT = 10.0
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):
+    run_id: int
+    user: Any
+    joined = False
+    last_seq = 0
+    final_sent = False
+    sent_request_id = ""
+    auth_timer: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        dispatch.bind_server_loop(asyncio.get_running_loop())
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        try:
+            self.last_seq = max(0, int(query.get("after_seq", ["0"])[0]))
+        except ValueError:
+            self.last_seq = 0
+        self.user = self.scope.get("user")
+        if self.user is not None and self.user.is_authenticated:
+            await self._join()
+        else:
+            self.auth_timer = asyncio.create_task(self._auth_deadline())
+
+    async def disconnect(self, code: int) -> None:
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+        if self.joined:
+            await self.channel_layer.group_discard(events.run_group(self.run_id), self.channel_name)
+
+    # ------------------------------------------------------------ auth and join
+
+    async def _auth_deadline(self) -> None:
+        await asyncio.sleep(AUTH_FRAME_TIMEOUT)
+        await self._refuse_unauthenticated("authentication required: send credentials within 10 s")
+
+    async def _refuse_unauthenticated(self, message: str) -> None:
+        await self.send_json(events.error_frame(message))
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def _authenticate(self, frame: AuthFrame) -> None:
+        user = await database_sync_to_async(token_authenticate)(frame.token)
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+            self.auth_timer = None
+        if user is None:
+            await self._refuse_unauthenticated("invalid or revoked token")
+            return
+        self.user = user
+        await self._join()
+
+    async def _join(self) -> None:
+        run, is_owner = await database_sync_to_async(replay.run_for_user)(self.run_id, self.user.id)
+        if run is None:
+            await self.send_json(events.error_frame(f"run {self.run_id} does not exist"))
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not is_owner:
+            await self.send_json(events.error_frame("this run belongs to another user"))
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # Join before reading the database: frames published meanwhile wait in our
+        # channel and are deduplicated by seq once the replay has been sent.
+        await self.channel_layer.group_add(events.run_group(self.run_id), self.channel_name)
+        self.joined = True
+        await self.send_json(events.system_frame(run))
+        await self._replay(self.last_seq)
+
+    async def _replay(self, after_seq: int) -> None:
+        result = await database_sync_to_async(replay.replay_after)(self.run_id, after_seq)
+        self.last_seq = after_seq
+        for frame in result.frames:
+            await self._send_frame(frame)
+
+    # ------------------------------------------------------------ client frames
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if text_data is None:
+            await self.send_json(events.error_frame("binary frames are not supported; send JSON text frames"))
+            return
+        if len(text_data) > settings.WS_MAX_FRAME_BYTES or len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
+            await self.send_json(events.error_frame(f"frame too large (limit {settings.WS_MAX_FRAME_BYTES} bytes)"))
+            return
+        try:
+            frame = parse_frame(json.loads(text_data))
+        except json.JSONDecodeError as exc:
+            await self.send_json(events.error_frame(f"frame is not valid JSON: {exc.msg} at position {exc.pos}"))
+            return
+        except FrameError as exc:
+            await self.send_json(events.error_frame(str(exc)))
+            return
+        if not self.joined:
+            if isinstance(frame, AuthFrame):
+                await self._authenticate(frame)
+            else:
+                await self._refuse_unauthenticated("authenticate first: send an auth frame with your API token")
+            return
+        await self._handle(frame)
+
+    async def _handle(self, frame: Any) -> None:
+        call = database_sync_to_async
+        try:
+            if isinstance(frame, PingFrame):
+                await self.send_json(events.pong_frame())
+            elif isinstance(frame, StartFrame):
+                await call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
+            elif isinstance(frame, StopFrame):
+                await call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "Stopped by user")
+            elif isinstance(frame, InputResponseFrame):
+                await call(services.run_submit_input)(
+                    run_id=self.run_id, response=frame.response, request_id=frame.request_id
+                )
+            elif isinstance(frame, ResumeFrame):
+                self.final_sent, self.sent_request_id = False, ""
+                await self._replay(frame.after_seq)
+            elif isinstance(frame, AuthFrame):
+                await self.send_json(events.error_frame("already authenticated"))
+        except TeamConfigError as exc:
+            await self.send_json(
+                events.error_frame(f"invalid team_config: {exc}", errors=[e.model_dump() for e in exc.errors])
+            )
+        except (services.RunStateError, services.TooManyActiveRuns) as exc:
+            await self.send_json(events.error_frame(str(exc)))
+
+    # ------------------------------------------------------------ group events
+
+    async def run_frame(self, event: dict[str, Any]) -> None:
+        await self._send_frame(event["frame"], live=True)
+
+    async def _send_frame(self, frame: dict[str, Any], live: bool = False) -> None:
+        kind = frame["type"]
+        if kind == "message":
+            seq = frame["seq"]
+            if seq <= self.last_seq:
+                return
+            if live and seq > self.last_seq + 1:
+                await self._fill_gap(seq - 1)
+            self.last_seq = seq
+        elif kind == "message_chunk":
+            if frame["seq"] <= self.last_seq:
+                return  # its message is already here
+        elif kind == "input_request":
+            if frame["request_id"] == self.sent_request_id:
+                return
+            self.sent_request_id = frame["request_id"]
+        elif kind in ("result", "completion"):
+            if self.final_sent:
+                return
+            if live and frame["seq"] > self.last_seq:
+                await self._fill_gap(frame["seq"])
+            self.final_sent = True
+        await self.send_json(frame)
+
+    async def _fill_gap(self, upto_seq: int) -> None:
+        result = await database_sync_to_async(replay.replay_after)(self.run_id, self.last_seq, upto_seq)
+        for frame in result.frames:
+            await self.send_json(frame)
+        self.last_seq = max(self.last_seq, result.last_seq)

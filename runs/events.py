@@ -1,0 +1,167 @@
+"""Wire frames (AutoGen Studio shapes plus `run_id` and `seq`) and their delivery to watchers.
+
+Every payload is built here from JSON primitives only: channels_redis serializes
+with msgpack while the in-memory layer deep-copies, so a datetime that passes in
+memory fails on Redis. Frames go to the run's group `run-<id>`; the worker
+driving a run listens on `run-<id>-control` for stop requests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from runs.models import Message, Run, RunStatus
+
+FRAME_EVENT = "run.frame"  # consumer handler: run_frame
+CONTROL_STOP = "run.stop"
+
+
+def run_group(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def control_group(run_id: int) -> str:
+    return f"run-{run_id}-control"
+
+
+def now_iso() -> str:
+    return timezone.now().isoformat()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": run.status,
+        "task": run.task,
+        "session_id": run.session_id,
+        "team_id": run.team_id,
+        "stop_reason": run.stop_reason,
+        "error": run.error,
+        "usage": run.usage,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "last_seq": run.last_seq,
+        "input_request": input_request_summary(run),
+    }
+
+
+def input_request_summary(run: Run) -> dict[str, Any] | None:
+    if run.status != RunStatus.AWAITING_INPUT or not run.input_request_id:
+        return None
+    return {
+        "id": run.input_request_id,
+        "prompt": run.input_prompt,
+        "source": run.input_source,
+        "deadline": _iso(run.input_deadline),
+    }
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    data = {
+        "source": message.source,
+        "content": message.content,
+        "type": message.type,
+        "models_usage": message.models_usage,
+        "metadata": message.metadata,
+        "partial": message.partial,
+        "created_at": _iso(message.created_at),
+    }
+    if message.type == "HandoffMessage" and "target" in message.metadata:
+        data["target"] = message.metadata["target"]
+    return data
+
+
+# ------------------------------------------------------------------ frames
+
+
+def system_frame(run: Run) -> dict[str, Any]:
+    return {
+        "type": "system",
+        "status": "connected",
+        "timestamp": now_iso(),
+        "run_id": run.id,
+        "run": run_summary(run),
+        "last_seq": run.last_seq,
+    }
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_data(message)}
+
+
+def chunk_frame(run_id: int, seq: int, source: str, content: str) -> dict[str, Any]:
+    return {
+        "type": "message_chunk",
+        "run_id": run_id,
+        "seq": seq,
+        "data": {"source": source, "content": content, "type": "ModelClientStreamingChunkEvent", "models_usage": None},
+    }
+
+
+def input_request_frame(run: Run) -> dict[str, Any]:
+    return {
+        "type": "input_request",
+        "run_id": run.id,
+        "seq": run.last_seq,
+        "prompt": run.input_prompt,
+        "data": {"source": "system", "content": run.input_prompt, "agent": run.input_source},
+        "request_id": run.input_request_id,
+        "source": run.input_source,
+        "deadline": _iso(run.input_deadline),
+        "timestamp": now_iso(),
+    }
+
+
+def status_frame(run: Run) -> dict[str, Any]:
+    """Ours: the run's status changed (AutoGen clients ignore unknown frame types)."""
+    return {"type": "run_status", "run_id": run.id, "seq": run.last_seq, "status": run.status, "run": run_summary(run)}
+
+
+def final_frame(run: Run, messages: list[Message]) -> dict[str, Any]:
+    """`result` for a completed run, `completion` (cancelled or error) otherwise."""
+    data = {
+        "task_result": {
+            "messages": [message_data(m) for m in messages],
+            "stop_reason": run.error if run.status == RunStatus.ERROR else run.stop_reason,
+        },
+        "usage": run.usage,
+        "duration": run.duration,
+    }
+    frame: dict[str, Any] = {"run_id": run.id, "seq": run.last_seq, "data": data, "timestamp": now_iso()}
+    if run.status == RunStatus.COMPLETE:
+        frame.update(type="result", status="complete")
+    else:
+        frame.update(type="completion", status="error" if run.status == RunStatus.ERROR else "cancelled")
+        if run.status == RunStatus.ERROR:
+            frame["error"] = run.error
+    return frame
+
+
+def error_frame(error: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "error": error, "timestamp": now_iso(), **extra}
+
+
+def pong_frame() -> dict[str, Any]:
+    return {"type": "pong", "timestamp": now_iso()}
+
+
+# ------------------------------------------------------------------ delivery
+
+
+async def publish(run_id: int, frame: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    await layer.group_send(run_group(run_id), {"type": FRAME_EVENT, "frame": frame})
+
+
+async def signal_stop(run_id: int) -> None:
+    layer = get_channel_layer()
+    await layer.group_send(control_group(run_id), {"type": CONTROL_STOP})

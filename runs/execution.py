@@ -1,0 +1,256 @@
+"""Drives one run: claim, rebuild the team from its snapshot and transcript, run the engine, persist, publish.
+
+The only bridge between the Django-free engine and the database. Every stored
+message is committed under its seq *before* its frame is published; chunks
+carry the seq their message will get. The same `drive()` runs inline (a task on
+the web server's event loop) and in a Celery worker (`asyncio.run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
+from agents_app.engine import (
+    CancellationToken,
+    InputRequest,
+    MessageChunk,
+    ModelCallError,
+    StoredMessage,
+    TaskResult,
+    TeamRunner,
+)
+from runs import events, services
+from runs.models import Message, Run, RunStatus
+from runs.pipe import RunPipe
+
+logger = logging.getLogger(__name__)
+WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def new_worker_id() -> str:
+    return f"{WORKER_PREFIX}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Loaded:
+    run: Run
+    config: TeamConfig | None
+    config_error: str
+    transcript: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _wire(message: Message) -> dict[str, Any]:
+    wire = {
+        "source": message.source,
+        "type": message.type,
+        "content": message.content,
+        "models_usage": message.models_usage,
+        "metadata": {**message.metadata, **({"partial": "true"} if message.partial else {})},
+    }
+    if "target" in message.metadata:
+        wire["target"] = message.metadata["target"]
+    return wire
+
+
+def _load(run_id: int) -> Loaded:
+    run = Run.objects.select_related("session").get(id=run_id)
+    transcript = [_wire(m) for m in run.messages.order_by("seq")]
+    history: list[dict[str, Any]] = []
+    if run.session is not None and run.session.carry_context:
+        earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
+        history = [_wire(m) for m in earlier.order_by("run__created_at", "seq")]
+    try:
+        config, error = validate_team_config(run.team_config), ""
+    except TeamConfigError as exc:
+        config, error = None, f"The run's team config is invalid: {exc}"
+    return Loaded(run=run, config=config, config_error=error, transcript=transcript, history=history)
+
+
+def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
+    wire = message.to_wire()
+    metadata = dict(wire["metadata"])
+    metadata.pop("partial", None)
+    if "target" in wire:
+        metadata["target"] = wire["target"]
+    return services.message_append(
+        run_id=run_id,
+        worker=worker,
+        source=wire["source"],
+        type=wire["type"],
+        content=wire["content"],
+        models_usage=wire["models_usage"],
+        metadata=metadata,
+        partial=message.partial,
+    )
+
+
+def _final(run_id: int) -> tuple[Run, list[Message]]:
+    run = Run.objects.get(id=run_id)
+    return run, list(run.messages.order_by("seq"))
+
+
+async def publish_final(run_id: int) -> None:
+    """Tell watchers a run ended: its status, then `result` or `completion` (stored first, published second)."""
+    run, messages = await database_sync_to_async(_final)(run_id)
+    await events.publish(run_id, events.status_frame(run))
+    await events.publish(run_id, events.final_frame(run, messages))
+
+
+async def publish_status(run_id: int) -> None:
+    run = await Run.objects.aget(id=run_id)
+    await events.publish(run_id, events.status_frame(run))
+    if run.status == RunStatus.AWAITING_INPUT:
+        await events.publish(run_id, events.input_request_frame(run))
+
+
+class Execution:
+    """One worker's drive of one run, from claim to a stored outcome."""
+
+    def __init__(self, run_id: int, worker: str) -> None:
+        self.run_id = run_id
+        self.worker = worker
+        self.cancel = CancellationToken()
+        self.lost_lease = False
+        self.pipe = RunPipe(lambda frame: events.publish(run_id, frame))
+        self._helpers: list[asyncio.Task[None]] = []
+
+    async def drive(self) -> None:
+        lease = settings.RUN_LEASE_SECONDS
+        if not await database_sync_to_async(services.run_claim)(
+            run_id=self.run_id, worker=self.worker, lease_seconds=lease
+        ):
+            return  # another worker claimed it first, or it was stopped meanwhile
+        loaded = await database_sync_to_async(_load)(self.run_id)
+        await self.pipe.send(events.status_frame(loaded.run))
+        if loaded.config is None:
+            await self._fail(loaded.config_error)
+            return
+        self._helpers = [asyncio.create_task(self._heartbeat(lease)), asyncio.create_task(self._listen_for_stop())]
+        try:
+            await self._run_engine(loaded)
+        finally:
+            for task in self._helpers:
+                task.cancel()
+            await asyncio.gather(*self._helpers, return_exceptions=True)
+            await self.pipe.aclose()
+
+    async def _run_engine(self, loaded: Loaded) -> None:
+        runner = TeamRunner(loaded.config)  # type: ignore[arg-type]
+        started = loaded.run.started_at or timezone.now()
+        elapsed = max(0.0, (timezone.now() - started).total_seconds())
+        next_seq = loaded.run.last_seq + 1
+        pending_input: InputRequest | None = None
+        result: TaskResult | None = None
+        run_id = self.run_id
+        store = database_sync_to_async(_store)
+        try:
+            async for event in runner.run(
+                loaded.transcript, cancel=self.cancel, history=loaded.history, elapsed_before=elapsed
+            ):
+                if isinstance(event, MessageChunk):
+                    self.pipe.chunk(events.chunk_frame(run_id, next_seq, event.source, event.content))
+                elif isinstance(event, StoredMessage):
+                    message = await store(run_id, self.worker, event)
+                    next_seq = message.seq + 1
+                    await self.pipe.send(events.message_frame(message))
+                elif isinstance(event, InputRequest):
+                    pending_input = event
+                elif isinstance(event, TaskResult):
+                    result = event
+        except services.LeaseLost:
+            logger.warning("run %s: lease lost; another worker resumes it", run_id)
+            return
+        except ModelCallError as exc:
+            await self._fail(f"Model call failed: {exc}")
+            return
+        except Exception as exc:
+            logger.exception("run %s: engine failed", run_id)
+            await self._fail(f"Internal error while running the team: {type(exc).__name__}: {exc}")
+            return
+        await self._finish(loaded.config, result, pending_input)  # type: ignore[arg-type]
+
+    async def _finish(self, config: TeamConfig, result: TaskResult | None, pending: InputRequest | None) -> None:
+        run_id = self.run_id
+        if self.lost_lease:
+            return
+        usage = result.usage.to_wire() if result else {}
+        if result is None:
+            await self._fail("The engine ended without a result.")
+            return
+        if result.outcome == "input_required" and pending is not None:
+            deadline = None
+            if config.human_input.deadline_seconds:
+                deadline = timezone.now() + timedelta(seconds=config.human_input.deadline_seconds)
+            request_id = await database_sync_to_async(services.run_await_input)(
+                run_id=run_id, prompt=pending.prompt, source=pending.source, deadline=deadline, usage=usage
+            )
+            if request_id:
+                await self.pipe.drain()
+                await publish_status(run_id)
+                return
+        elif result.outcome == "complete":
+            if await database_sync_to_async(services.run_complete)(
+                run_id=run_id, stop_reason=result.stop_reason or "", usage=usage
+            ):
+                await self.pipe.drain()
+                await publish_final(run_id)
+                return
+        # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
+        await database_sync_to_async(services.run_finish_stopped)(run_id=run_id, usage=usage)
+        await self.pipe.drain()
+        await publish_final(run_id)
+
+    async def _fail(self, error: str) -> None:
+        await database_sync_to_async(services.run_fail)(run_id=self.run_id, error=error)
+        await self.pipe.drain()
+        await publish_final(self.run_id)
+
+    async def _heartbeat(self, lease: float) -> None:
+        heartbeat = database_sync_to_async(services.run_heartbeat)
+        while True:
+            await asyncio.sleep(lease / 3)
+            status = await heartbeat(run_id=self.run_id, worker=self.worker, lease_seconds=lease)
+            if status is None:
+                self.lost_lease = True
+                self.cancel.cancel("lease lost")
+                return
+            if status == RunStatus.STOPPING:
+                self.cancel.cancel("stop requested")
+
+    async def _listen_for_stop(self) -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        group = events.control_group(self.run_id)
+        await layer.group_add(group, channel)
+        try:
+            # A stop requested before we subscribed would otherwise wait for the next heartbeat.
+            status = await Run.objects.filter(id=self.run_id).values_list("status", flat=True).afirst()
+            if status == RunStatus.STOPPING:
+                self.cancel.cancel("stop requested")
+                return
+            while True:
+                message = await layer.receive(channel)
+                if message.get("type") == events.CONTROL_STOP:
+                    self.cancel.cancel("stop requested")
+                    return
+        finally:
+            await layer.group_discard(group, channel)
+
+
+async def drive(run_id: int, worker: str | None = None) -> None:
+    """Entry point of both executors."""
+    await Execution(run_id, worker or new_worker_id()).drive()

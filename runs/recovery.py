@@ -1,0 +1,88 @@
+"""Crash recovery and input deadlines: the sweep (Celery beat in production, a timer in embedded mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from agents_app.config import TeamConfigError, validate_team_config
+from runs import services
+from runs.models import Run, RunStatus
+
+logger = logging.getLogger(__name__)
+
+
+def sweep() -> dict[str, int]:
+    """One pass: recover expired leases, re-dispatch lost queued runs, apply passed input deadlines."""
+    now = timezone.now()
+    counts = {"recovered": 0, "failed": 0, "stopped": 0, "redispatched": 0, "deadlines": 0}
+    expired = Run.objects.filter(
+        status__in=[RunStatus.RUNNING, RunStatus.STOPPING], lease_expires_at__lt=now
+    ).values_list("id", flat=True)
+    for run_id in list(expired):
+        outcome = services.run_recover_expired(run_id=run_id, max_attempts=settings.RUN_MAX_RECOVERY_ATTEMPTS)
+        if outcome is None:
+            continue
+        key = {RunStatus.QUEUED: "recovered", RunStatus.ERROR: "failed", RunStatus.STOPPED: "stopped"}[outcome]
+        counts[key] += 1
+        logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
+        _announce(run_id)
+    stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))
+    for run_id in list(Run.objects.filter(status=RunStatus.QUEUED, queued_at__lt=stale_before).values_list("id", flat=True)):
+        if services.run_redispatch(run_id=run_id, queued_before=stale_before):
+            counts["redispatched"] += 1
+    for run in Run.objects.filter(status=RunStatus.AWAITING_INPUT, input_deadline__lt=now):
+        if _apply_deadline(run):
+            counts["deadlines"] += 1
+    return counts
+
+
+def _apply_deadline(run: Run) -> bool:
+    try:
+        policy = validate_team_config(run.team_config).human_input
+    except TeamConfigError:
+        policy = None
+    try:
+        if policy is not None and policy.on_deadline == "default_response":
+            services.run_submit_input(run_id=run.id, response=policy.default_response, request_id=run.input_request_id)
+        else:
+            services.run_request_stop(run_id=run.id, reason="No answer before the input deadline")
+    except services.RunStateError:
+        return False  # answered or stopped at the same moment
+    return True
+
+
+def _announce(run_id: int) -> None:
+    from runs import execution
+
+    run = Run.objects.get(id=run_id)
+    if run.is_terminal:
+        async_to_sync(execution.publish_final)(run_id)
+    else:
+        async_to_sync(execution.publish_status)(run_id)
+
+
+def redispatch_queued_at_startup() -> int:
+    """Inline mode: queued runs of a previous server process have no task; hand them out again."""
+    count = 0
+    for run_id in list(Run.objects.filter(status=RunStatus.QUEUED).values_list("id", flat=True)):
+        if services.run_redispatch(run_id=run_id, queued_before=timezone.now()):
+            count += 1
+    return count
+
+
+async def sweep_forever() -> None:
+    """Embedded mode: sweep at startup and then on a timer, on the server's loop."""
+    await database_sync_to_async(redispatch_queued_at_startup)()
+    while True:
+        try:
+            await database_sync_to_async(sweep)()
+        except Exception:
+            logger.exception("sweep failed")
+        await asyncio.sleep(settings.RUN_SWEEP_INTERVAL_SECONDS)

@@ -1,0 +1,157 @@
+"""/api/sessions: chat sessions and the history a playground page loads in one call.
+
+Reads go through runs.selectors (owner-scoped); creation through runs.services. A session's
+`team_id` must name a team the caller can see (their own or a shared one).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import paginate
+from ninja.responses import Status
+
+from agents_app.models import Team
+from agents_app.selectors import visible_teams
+from playground.errors import ApiError
+from playground.pagination import LimitOffset
+from playground.schemas import InputSchema
+from runs import selectors, services
+from runs.models import Run, RunStatus, Session
+
+router = Router(tags=["sessions"])
+
+
+class SessionIn(InputSchema):
+    name: str = Field(min_length=1, max_length=200)
+    team_id: int | None = None
+    carry_context: bool = Field(False, description="give each new run the transcripts of the earlier runs")
+
+
+class SessionPatch(InputSchema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    team_id: int | None = Field(None, description="null detaches the team")
+    carry_context: bool | None = None
+
+
+class SessionOut(Schema):
+    id: int
+    name: str
+    team_id: int | None
+    carry_context: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class InputRequestOut(Schema):
+    id: str
+    prompt: str
+    source: str
+    deadline: datetime | None
+
+
+class MessageOut(Schema):
+    seq: int
+    source: str
+    type: str
+    content: Any
+    models_usage: dict[str, Any] | None
+    metadata: dict[str, Any]
+    partial: bool
+    created_at: datetime
+
+
+class RunOut(Schema):
+    id: int
+    session_id: int | None
+    team_id: int | None
+    status: str
+    task: str
+    stop_reason: str
+    error: str
+    usage: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_seq: int
+    input_request: InputRequestOut | None = Field(description="the pending request when status is awaiting_input")
+
+    @staticmethod
+    def resolve_input_request(obj: Run) -> dict[str, Any] | None:
+        if obj.status != RunStatus.AWAITING_INPUT or not obj.input_request_id:
+            return None
+        return {"id": obj.input_request_id, "prompt": obj.input_prompt, "source": obj.input_source,
+                "deadline": obj.input_deadline}  # fmt: skip
+
+
+class RunWithMessagesOut(RunOut):
+    messages: list[MessageOut]
+
+    @staticmethod
+    def resolve_messages(obj: Run) -> list[Any]:
+        return list(obj.messages.all())  # prefetched by the selector, ordered by seq
+
+
+def _team(user: Any, team_id: int | None) -> Team | None:
+    if team_id is None:
+        return None
+    team = visible_teams(user).filter(id=team_id).first()
+    if team is None:
+        # Same answer for a missing team and someone else's private one.
+        raise ApiError(400, "Unknown team.", [{"path": "team_id", "message": f"no team {team_id} that you can use"}])
+    return team
+
+
+@router.get("", response=list[SessionOut])
+@paginate(LimitOffset)
+def session_list(request: HttpRequest) -> QuerySet[Session]:
+    return selectors.visible_sessions(request.user)
+
+
+@router.post("", response={201: SessionOut})
+def session_create(request: HttpRequest, payload: SessionIn) -> Status:
+    session = services.session_create(
+        owner=request.user,
+        name=payload.name,
+        team=_team(request.user, payload.team_id),
+        carry_context=payload.carry_context,
+    )
+    return Status(201, session)
+
+
+@router.get("/{session_id}", response=SessionOut)
+def session_detail(request: HttpRequest, session_id: int) -> Session:
+    return selectors.session_get_visible(user=request.user, session_id=session_id)
+
+
+@router.patch("/{session_id}", response=SessionOut)
+def session_update(request: HttpRequest, session_id: int, payload: SessionPatch) -> Session:
+    session = selectors.session_get_writable(user=request.user, session_id=session_id)
+    changes = payload.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is not None:
+        session.name = changes["name"]
+    if "carry_context" in changes and changes["carry_context"] is not None:
+        session.carry_context = changes["carry_context"]
+    if "team_id" in changes:
+        session.team = _team(request.user, changes["team_id"])
+    # A plain field save: a session has no state machine, so there is no service to go through.
+    session.save()
+    return session
+
+
+@router.delete("/{session_id}", response={204: None})
+def session_delete(request: HttpRequest, session_id: int) -> Status:
+    selectors.session_get_writable(user=request.user, session_id=session_id).delete()
+    return Status(204, None)
+
+
+@router.get("/{session_id}/runs", response=list[RunWithMessagesOut])
+@paginate(LimitOffset)
+def session_runs(request: HttpRequest, session_id: int) -> QuerySet[Run]:
+    """Every run of the session, oldest first, each with its stored messages in seq order."""
+    session = selectors.session_get_visible(user=request.user, session_id=session_id)
+    return selectors.session_runs_with_messages(session=session)

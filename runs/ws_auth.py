@@ -1,0 +1,36 @@
+"""WebSocket credentials besides the session cookie: `?token=` and `Authorization: Bearer`."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+
+from accounts.services import token_authenticate
+
+
+def token_from_scope(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                return credential.strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    tokens = query.get("token")
+    return tokens[0] if tokens else None
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Runs inside AuthMiddlewareStack: a session user wins; otherwise a valid token sets the user."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        user = scope.get("user")
+        if user is None or not user.is_authenticated:
+            raw = token_from_scope(scope)
+            if raw:
+                token_user = await database_sync_to_async(token_authenticate)(raw)
+                if token_user is not None:
+                    scope = dict(scope, user=token_user)
+        return await super().__call__(scope, receive, send)

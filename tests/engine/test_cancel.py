@@ -1,0 +1,175 @@
+"""Stop that really stops: the stream is interrupted at once and the streamed text is kept as a partial message."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from agents_app.config import TeamConfig
+from agents_app.engine import CancellationToken, MessageChunk, TeamRunner
+from agents_app.engine.tools import ToolRegistry
+from tests.engine.helpers import Run, assistant, run, scripted, task, team
+from tests.support.fake_openai import FakeOpenAIThread
+
+LONG = " ".join(f"word{i}" for i in range(50))
+
+
+async def collect_and_cancel_after(runner: TeamRunner, chunks: int, token: CancellationToken) -> Run:
+    """Cancel from another task once `chunks` chunks arrived, while the stream is waiting for the next."""
+    events: list[Any] = []
+    enough = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in runner.run([task()], cancel=token):
+            events.append(event)
+            if isinstance(event, MessageChunk) and sum(isinstance(e, MessageChunk) for e in events) == chunks:
+                enough.set()
+
+    consumer = asyncio.create_task(consume())
+    waiter = asyncio.create_task(enough.wait())
+    await asyncio.wait({consumer, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    assert enough.is_set(), consumer.exception() if consumer.done() else "no chunks"
+    token.cancel("user pressed stop")
+    await consumer
+    return Run(events)
+
+
+async def test_cancel_interrupts_a_slow_stream_and_keeps_the_partial_text() -> None:
+    # At 0.2 tokens/s the next token is 5 s away: only an immediate interruption keeps this test quick.
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": scripted(LONG, rate=0.2)}])
+    result = await collect_and_cancel_after(TeamRunner(config, env={}), 1, CancellationToken())
+    assert [c.content for c in result.chunks] == ["word0 "]
+    (partial,) = result.messages
+    assert partial.type == "TextMessage" and partial.partial and partial.content == "word0 "
+    assert partial.to_wire()["metadata"] == {"partial": "true"}
+    assert result.result.outcome == "cancelled" and result.result.stop_reason == "user pressed stop"
+
+
+async def test_cancel_called_by_the_consumer_itself_ends_at_the_next_step() -> None:
+    config = team("round_robin", [assistant("a", LONG)])
+    token = CancellationToken()
+    events: list[Any] = []
+    async for event in TeamRunner(config, env={}).run([task()], cancel=token):
+        events.append(event)
+        if len(events) == 3:
+            token.cancel()
+    result = Run(events)
+    assert result.messages[0].content == "word0 word1 word2 " and result.messages[0].partial
+    assert result.result.outcome == "cancelled"
+
+
+async def test_cancel_before_anything_streamed_stores_no_partial_message() -> None:
+    token = CancellationToken()
+    token.cancel()
+    result = await run(team("round_robin", [assistant("a", "hi")]), cancel=token)
+    assert result.messages == [] and result.result.outcome == "cancelled"
+
+
+async def test_cancel_during_a_tool_call() -> None:
+    tools = ToolRegistry()
+    started = asyncio.Event()
+
+    @tools.register
+    async def wait_forever() -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "never"
+
+    # Validated without the global registry check: the tool lives in this test's own registry.
+    config = TeamConfig.model_validate(
+        {
+            "kind": "round_robin",
+            "participants": [assistant("a", {"tool_calls": [{"name": "wait_forever"}]}, tools=["wait_forever"])],
+        }
+    )
+    token = CancellationToken()
+    events: list[Any] = []
+
+    async def consume() -> None:
+        async for event in TeamRunner(config, env={}, registry=tools).run([task()], cancel=token):
+            events.append(event)
+
+    consumer = asyncio.create_task(consume())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({consumer, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    assert started.is_set(), consumer.exception()
+    token.cancel()
+    await consumer
+    result = Run(events)
+    assert [m.type for m in result.messages] == ["ToolCallRequestEvent"]
+    assert result.result.outcome == "cancelled"
+
+
+async def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def test_cancel_closes_the_http_stream(fake_server: FakeOpenAIThread, openai_clients: None) -> None:
+    model = {
+        "provider": "openai",
+        "model": "fake-hang-stream",
+        "base_url": fake_server.base_url,
+        "default_headers": {"X-Fake-Key": "cancel-hang"},
+    }
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": model}])
+    result = await collect_and_cancel_after(TeamRunner(config, env={}), 1, CancellationToken())
+    assert result.messages[0].content == "t0 " and result.messages[0].partial
+    assert result.result.outcome == "cancelled"
+    (request,) = [r for r in fake_server.requests if r.headers.get("x-fake-key") == "cancel-hang"]
+    assert await wait_until(lambda: request.disconnected), "the server never saw the connection close"
+
+
+async def test_cancel_interrupts_a_paced_http_stream(fake_server: FakeOpenAIThread, openai_clients: None) -> None:
+    model = {
+        "provider": "openai",
+        "model": "fake",
+        "base_url": fake_server.base_url,
+        "default_headers": {"X-Fake-Key": "cancel-paced", "X-Fake-Tokens": "100", "X-Fake-Rate": "2"},
+    }
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": model}])
+    result = await collect_and_cancel_after(TeamRunner(config, env={}), 2, CancellationToken())
+    assert result.messages[0].content.startswith("t0 t1 ") and result.messages[0].partial
+    (request,) = [r for r in fake_server.requests if r.headers.get("x-fake-key") == "cancel-paced"]
+    assert await wait_until(lambda: request.disconnected)
+    assert not request.completed
+
+
+async def test_cancel_while_waiting_for_response_headers(fake_server: FakeOpenAIThread, openai_clients: None) -> None:
+    model = {"provider": "openai", "model": "fake-hang", "base_url": fake_server.base_url,
+             "default_headers": {"X-Fake-Key": "cancel-headers"}}  # fmt: skip
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": model}])
+    token = CancellationToken()
+    events: list[Any] = []
+
+    async def consume() -> None:
+        async for event in TeamRunner(config, env={}).run([task()], cancel=token):
+            events.append(event)
+
+    consumer = asyncio.create_task(consume())
+    assert await wait_until(lambda: any(r.headers.get("x-fake-key") == "cancel-headers" for r in fake_server.requests))
+    token.cancel()
+    await consumer
+    result = Run(events)
+    assert result.messages == [] and result.result.outcome == "cancelled"
+    (request,) = [r for r in fake_server.requests if r.headers.get("x-fake-key") == "cancel-headers"]
+    assert await wait_until(lambda: request.disconnected)
+
+
+async def test_cancel_from_another_thread() -> None:
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": scripted(LONG, rate=0.2)}])
+    token = CancellationToken()
+    events: list[Any] = []
+    async for event in TeamRunner(config, env={}).run([task()], cancel=token):
+        events.append(event)
+        if isinstance(event, MessageChunk):
+            # The run's loop is now waiting 5 s for the next token; the stop comes from a worker thread.
+            threading.Timer(0.01, token.cancel, args=("from a thread",)).start()
+    result = Run(events)
+    assert result.messages[0].content == "word0 " and result.result.stop_reason == "from a thread"

@@ -1,0 +1,205 @@
+"""The real `openai` SDK against the fake server: streaming, usage, tools, retries and error mapping."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agents_app.config import AzureOpenAIModel, OpenAIModel
+from agents_app.engine import ModelCallError
+from agents_app.engine.models import CreateResult, model_client
+from agents_app.engine.openai_client import OpenAIClient
+from tests.engine.helpers import run, task, team
+from tests.support.fake_openai import FakeOpenAIThread
+
+pytestmark = pytest.mark.usefixtures("openai_clients")
+
+MESSAGES = [{"role": "user", "content": "hello there"}]
+
+
+def openai_model(server: FakeOpenAIThread, model: str = "fake", key: str = "", **extra: Any) -> dict[str, Any]:
+    headers = {"X-Fake-Key": key or model, **extra.pop("headers", {})}
+    return {
+        "provider": "openai",
+        "model": model,
+        "base_url": server.base_url,
+        "default_headers": headers,
+        "max_retries": 1,
+        **extra,
+    }
+
+
+async def complete(server: FakeOpenAIThread, model: str, key: str = "", **extra: Any) -> tuple[list[str], CreateResult]:
+    client = model_client(OpenAIModel.model_validate(openai_model(server, model, key, **extra)), {})
+    pieces: list[str] = []
+    result: CreateResult | None = None
+    async for item in client.stream(MESSAGES, None):
+        if isinstance(item, str):
+            pieces.append(item)
+        else:
+            result = item
+    assert result is not None
+    return pieces, result
+
+
+def requests_for(server: FakeOpenAIThread, key: str) -> list[Any]:
+    return [r for r in server.chat_requests() if r.headers.get("x-fake-key") == key]
+
+
+async def test_streams_text_and_reads_the_usage_chunk(fake_server: FakeOpenAIThread) -> None:
+    pieces, result = await complete(fake_server, "fake", "stream-usage", headers={"X-Fake-Tokens": "5"})
+    assert pieces == ["t0 ", "t1 ", "t2 ", "t3 ", "t4 "]
+    assert result.content == "t0 t1 t2 t3 t4 "
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (2, 5)
+    (request,) = requests_for(fake_server, "stream-usage")
+    assert request.body["stream"] is True and request.body["stream_options"] == {"include_usage": True}
+
+
+async def test_an_agent_streams_chunks_through_the_sdk(fake_server: FakeOpenAIThread) -> None:
+    config = team(
+        "round_robin",
+        [
+            {
+                "kind": "assistant",
+                "name": "a",
+                "system_message": "Be brief.",
+                "model": openai_model(fake_server, "fake-echo", temperature=0.5),
+            }
+        ],
+        max_turns=1,
+    )
+    result = await run(config, [task("say these words")])
+    assert [c.content for c in result.chunks] == ["say ", "these ", "words"]
+    assert result.contents() == [("a", "TextMessage", "say these words")]
+    assert result.messages[0].models_usage is not None
+    body = requests_for(fake_server, "fake-echo")[-1].body
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert body["messages"][1] == {"role": "user", "content": "say these words", "name": "user"}
+    assert body["temperature"] == 0.5
+
+
+async def test_non_streaming_agent(fake_server: FakeOpenAIThread) -> None:
+    config = team(
+        "round_robin",
+        [
+            {
+                "kind": "assistant",
+                "name": "a",
+                "model_client_stream": False,
+                "model": openai_model(fake_server, "fake", "nostream"),
+            }
+        ],
+        max_turns=1,
+    )
+    result = await run(config)
+    assert result.chunks == [] and result.messages[0].content.startswith("t0 t1")
+    assert "stream" not in requests_for(fake_server, "nostream")[0].body
+
+
+async def test_parallel_tool_calls_run_and_reflect(fake_server: FakeOpenAIThread) -> None:
+    calls = [
+        {"name": "calculator", "arguments": {"expression": "1+1"}},
+        {"name": "calculator", "arguments": {"expression": "2*2"}},
+    ]
+    model = openai_model(fake_server, "fake-tools", "tools", headers={"X-Fake-Tool-Calls": json.dumps(calls)})
+    config = team(
+        "round_robin",
+        [{"kind": "assistant", "name": "a", "model": model, "tools": ["calculator"], "reflect_on_tool_use": True}],
+        max_turns=1,
+    )
+    result = await run(config)
+    request, execution, reflection = result.messages
+    assert [(c.name, json.loads(c.arguments)) for c in request.content] == [(c["name"], c["arguments"]) for c in calls]
+    assert [r.content for r in execution.content] == ["2", "4"]
+    assert [r.call_id for r in execution.content] == [c.id for c in request.content]
+    assert reflection.content == "Tool results: 2, 4"
+    first, second = requests_for(fake_server, "tools")
+    assert first.body["tools"][0]["function"]["name"] == "calculator"
+    assert "tools" not in second.body  # the reflection call has no tools
+    assert second.body["messages"][-1]["role"] == "tool"
+
+
+async def test_a_429_is_retried_by_the_sdk(fake_server: FakeOpenAIThread) -> None:
+    pieces, result = await complete(fake_server, "fake-429-once", "rate-limited")
+    assert result.content.startswith("t0")
+    assert len(requests_for(fake_server, "rate-limited")) == 2
+
+
+async def test_a_500_after_retries_is_a_temporary_error(fake_server: FakeOpenAIThread) -> None:
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, "fake-500", "always-500", max_retries=2)
+    assert info.value.permanent is False and "500" in info.value.message
+    assert len(requests_for(fake_server, "always-500")) == 3
+
+
+async def test_a_401_is_permanent(fake_server: FakeOpenAIThread) -> None:
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, "fake-401", "bad-key")
+    assert info.value.permanent is True and "401" in info.value.message
+    assert len(requests_for(fake_server, "bad-key")) == 1  # not retried
+
+
+@pytest.mark.parametrize("status, permanent", [(400, True), (403, True), (404, True), (503, False)])
+async def test_status_mapping(fake_server: FakeOpenAIThread, status: int, permanent: bool) -> None:
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, "fake", f"status-{status}", max_retries=0, headers={"X-Fake-Status": str(status)})
+    assert info.value.permanent is permanent
+
+
+@pytest.mark.parametrize("model", ["fake-hang", "fake-hang-stream"])
+async def test_a_hang_past_the_timeout_is_a_temporary_error(fake_server: FakeOpenAIThread, model: str) -> None:
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, model, f"hang-{model}", timeout=0.2, max_retries=0)
+    assert info.value.permanent is False and "timed out" in info.value.message
+
+
+async def test_malformed_json_in_the_stream_is_an_error(fake_server: FakeOpenAIThread) -> None:
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, "fake-malformed", "malformed")
+    assert "malformed" in info.value.message and info.value.permanent is False
+
+
+async def test_the_key_comes_from_the_named_env_var_and_is_never_shown(fake_server: FakeOpenAIThread) -> None:
+    config = OpenAIModel.model_validate(openai_model(fake_server, "fake", "keyed", api_key_env="MY_API_KEY"))
+    client = model_client(config, {"MY_API_KEY": "sk-secret-123"})
+    async for _ in client.stream(MESSAGES):
+        pass
+    assert requests_for(fake_server, "keyed")[0].headers["authorization"] == "Bearer sk-secret-123"
+    assert "sk-secret" not in repr(client)
+
+
+async def test_a_missing_key_is_permanent_unless_a_base_url_is_set(fake_server: FakeOpenAIThread) -> None:
+    client = model_client(OpenAIModel(provider="openai", model="gpt-4o"), {})
+    with pytest.raises(ModelCallError, match="OPENAI_API_KEY is not set") as info:
+        async for _ in client.stream(MESSAGES):
+            pass
+    assert info.value.permanent is True
+    await complete(fake_server, "fake", "dummy-key")
+    assert requests_for(fake_server, "dummy-key")[0].headers["authorization"] == "Bearer not-needed"
+
+
+async def test_one_sdk_client_per_loop_and_settings() -> None:
+    config = OpenAIModel(provider="openai", model="m", base_url="http://127.0.0.1:9/v1")
+    a, b = OpenAIClient(config, {}), OpenAIClient(config.model_copy(update={"temperature": 1.0}), {})
+    assert a._client() is b._client()  # temperature is per request, not per connection pool
+    other = OpenAIClient(config.model_copy(update={"timeout": 5.0}), {})
+    assert other._client() is not a._client()
+
+
+async def test_azure_openai_client(fake_server: FakeOpenAIThread) -> None:
+    config = AzureOpenAIModel(
+        provider="azure_openai",
+        model="fake",
+        azure_endpoint=fake_server.base_url.removesuffix("/v1"),
+        azure_deployment="dep",
+        api_version="2024-06-01",
+        default_headers={"X-Fake-Key": "azure"},
+    )
+    client = model_client(config, {"AZURE_OPENAI_API_KEY": "az-key"})
+    text = [item async for item in client.stream(MESSAGES) if isinstance(item, str)]
+    assert "".join(text).startswith("t0 ")
+    (request,) = requests_for(fake_server, "azure")
+    assert request.path.startswith("/openai/deployments/dep/chat/completions?api-version=2024-06-01")
+    assert request.headers["api-key"] == "az-key"

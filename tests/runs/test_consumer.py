@@ -1,0 +1,277 @@
+"""RunConsumer on the in-memory layer: every frame type, close code and kind of bad frame."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from runs import consumers
+from runs.models import Message, Run
+from tests.runs.conftest import create_run, gallery_config
+from tests.runs.wsclient import connect, messages, receive, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_runtime")]
+
+
+@pytest.fixture
+def writer_run(alice: Any) -> int:
+    return create_run(alice, gallery_config("writer_critic"))
+
+
+async def test_token_in_query_connects_and_sends_system_frame(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    frame = await receive(comm)
+    assert frame["type"] == "system" and frame["status"] == "connected"
+    assert frame["run"]["id"] == writer_run and frame["run"]["status"] == "created" and frame["last_seq"] == 0
+    await comm.disconnect()
+
+
+async def test_bearer_header_and_alias_route(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/api/ws/runs/{writer_run}", [(b"authorization", f"Bearer {alice_token}".encode())])
+    assert (await receive(comm))["type"] == "system"
+    await comm.disconnect()
+
+
+async def test_session_cookie_authenticates(writer_run: int, alice: Any, client: Any) -> None:
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = await connect(f"/runs/{writer_run}", [(b"cookie", cookie)])
+    assert (await receive(comm))["type"] == "system"
+    await comm.disconnect()
+
+
+async def test_auth_frame_authenticates(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}")
+    await comm.send_json_to({"type": "auth", "token": alice_token})
+    assert (await receive(comm))["type"] == "system"
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+
+
+async def test_bad_token_closes_4001_after_error(writer_run: int) -> None:
+    comm = await connect(f"/runs/{writer_run}")
+    await comm.send_json_to({"type": "auth", "token": "pg_not-a-token"})
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4001
+
+
+async def test_other_frame_before_auth_closes_4001(writer_run: int) -> None:
+    comm = await connect(f"/runs/{writer_run}")
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4001
+
+
+async def test_no_credentials_closes_4001_after_timeout(writer_run: int, monkeypatch: Any) -> None:
+    monkeypatch.setattr(consumers, "AUTH_FRAME_TIMEOUT", 0.2)
+    comm = await connect(f"/runs/{writer_run}")
+    error = await receive(comm)
+    assert error["type"] == "error" and "authentication required" in error["error"]
+    assert (await comm.receive_output(timeout=5))["code"] == 4001
+
+
+async def test_other_users_run_closes_4003(writer_run: int, bob_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={bob_token}")
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4003
+
+
+async def test_unknown_run_closes_4004(alice_token: str) -> None:
+    comm = await connect(f"/runs/999999?token={alice_token}")
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4004
+
+
+@pytest.mark.parametrize(
+    "payload,expected",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"type": "dance"}', "unknown frame type"),
+        ('{"type": "start", "task": 123}', "invalid start frame"),
+        ('{"type": "resume", "after_seq": "x"}', "invalid resume frame"),
+        ('{"type": "input_response"}', "invalid input_response frame"),
+        ('{"type": "start", "task": "' + "x" * 70_000 + '"}', "frame too large"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_lives_on(
+    writer_run: int, alice_token: str, payload: str, expected: str
+) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_to(text_data=payload)
+    error = await receive(comm)
+    assert error["type"] == "error" and expected in error["error"]
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+
+
+async def test_binary_frame_gets_an_error(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert "binary" in (await receive(comm))["error"]
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+
+
+async def test_start_streams_messages_and_ends_with_result(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "Write a haiku about tea"})
+    frames: list[dict[str, Any]] = []
+    result = await receive_until(comm, {"result", "completion"}, keep=frames)
+    assert result["type"] == "result" and result["status"] == "complete"
+    msgs = messages(frames)
+    assert msgs[0] == (1, "user", "Write a haiku about tea")
+    assert [m[0] for m in msgs] == list(range(1, len(msgs) + 1))
+    assert {m[1] for m in msgs[1:]} == {"writer", "critic"}
+    chunks = [f for f in frames if f["type"] == "message_chunk"]
+    assert chunks and all(c["data"]["type"] == "ModelClientStreamingChunkEvent" for c in chunks)
+    # Every chunk carries the seq its message got, and their text adds up to that message.
+    by_seq: dict[int, str] = {}
+    for c in chunks:
+        by_seq[c["seq"]] = by_seq.get(c["seq"], "") + c["data"]["content"]
+    stored = {seq: content for seq, _, content in msgs}
+    for seq, text in by_seq.items():
+        assert stored[seq] == text
+    usage = result["data"]["usage"]
+    assert usage["completion_tokens"] > 0 and set(usage["per_agent"]) == {"writer", "critic"}
+    assert result["data"]["task_result"]["stop_reason"]
+    assert len(result["data"]["task_result"]["messages"]) == len(msgs)
+    run = await Run.objects.aget(id=writer_run)
+    assert run.status == "complete" and run.last_seq == len(msgs)
+    await comm.send_json_to({"type": "start", "task": "again"})
+    assert "already started" in (await receive(comm))["error"]
+    await comm.send_json_to({"type": "stop"})
+    assert "already complete" in (await receive(comm))["error"]
+    await comm.disconnect()
+
+
+async def test_stop_mid_stream_keeps_partial_text(alice: Any, alice_token: str) -> None:
+    run_id = await sync_to_async(create_run)(alice, gallery_config("long_story", tokens_per_second=200))
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "A story please"})
+    frames: list[dict[str, Any]] = []
+    for _ in range(10):
+        await receive_until(comm, {"message_chunk"}, keep=frames)
+    await comm.send_json_to({"type": "stop", "reason": "Enough, thanks"})
+    completion = await receive_until(comm, {"result", "completion"}, keep=frames)
+    assert completion["type"] == "completion" and completion["status"] == "cancelled"
+    assert completion["data"]["task_result"]["stop_reason"] == "Enough, thanks"
+    streamed = "".join(f["data"]["content"] for f in frames if f["type"] == "message_chunk")
+    partial = await Message.objects.aget(run_id=run_id, partial=True)
+    assert partial.source == "storyteller" and partial.content.startswith(streamed.strip()[:20])
+    assert len(partial.content) >= len(streamed.strip()) - 1
+    run = await Run.objects.aget(id=run_id)
+    assert (run.status, run.stop_reason) == ("stopped", "Enough, thanks")
+    partial_frames = [f for f in frames if f["type"] == "message" and f["data"]["partial"]]
+    assert len(partial_frames) == 1
+    await comm.disconnect()
+
+
+async def test_input_request_answered_after_reconnect(alice: Any, alice_token: str) -> None:
+    run_id = await sync_to_async(create_run)(alice, gallery_config("human_in_the_loop"))
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "Draft a note"})
+    request = await receive_until(comm, {"input_request"})
+    assert request["prompt"] and request["request_id"] and request["data"]["source"] == "system"
+    await comm.disconnect()
+
+    run = await Run.objects.aget(id=run_id)
+    assert run.status == "awaiting_input" and run.lease_owner == ""
+    comm = await connect(f"/runs/{run_id}?token={alice_token}&after_seq={run.last_seq}")
+    system = await receive(comm)
+    assert system["run"]["input_request"]["id"] == request["request_id"]
+    again = await receive(comm)
+    assert again["type"] == "input_request" and again["request_id"] == request["request_id"]
+    await comm.send_json_to({"type": "input_response", "response": "TERMINATE", "request_id": again["request_id"]})
+    frames: list[dict[str, Any]] = []
+    result = await receive_until(comm, {"result", "completion"}, keep=frames)
+    assert result["type"] == "result"
+    assert (run.last_seq + 1, "user", "TERMINATE") in messages(frames)
+    await comm.send_json_to({"type": "input_response", "response": "late"})
+    assert "not waiting for input" in (await receive(comm))["error"]
+    await comm.disconnect()
+
+
+async def test_replay_and_resume_send_each_message_once(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "Write"})
+    live: list[dict[str, Any]] = []
+    await receive_until(comm, {"result"}, keep=live)
+    await comm.send_json_to({"type": "resume", "after_seq": 2})
+    replayed: list[dict[str, Any]] = []
+    await receive_until(comm, {"result"}, keep=replayed)
+    assert messages(replayed) == [m for m in messages(live) if m[0] > 2]
+    await comm.disconnect()
+
+    late = await connect(f"/runs/{writer_run}?token={alice_token}&after_seq=1")
+    await receive(late)
+    frames: list[dict[str, Any]] = []
+    await receive_until(late, {"result"}, keep=frames)
+    assert messages(frames) == [m for m in messages(live) if m[0] > 1]
+    await late.disconnect()
+
+
+async def test_two_watchers_see_the_same_run(writer_run: int, alice_token: str) -> None:
+    first = await connect(f"/runs/{writer_run}?token={alice_token}")
+    second = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(first)
+    await receive(second)
+    await first.send_json_to({"type": "start", "task": "Write"})
+    a: list[dict[str, Any]] = []
+    b: list[dict[str, Any]] = []
+    await asyncio.gather(receive_until(first, {"result"}, keep=a), receive_until(second, {"result"}, keep=b))
+    assert messages(a) == messages(b) and len(messages(a)) >= 3
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_start_with_autogen_team_config(alice: Any, alice_token: str) -> None:
+    run_id = await sync_to_async(create_run)(alice, gallery_config("writer_critic"))
+    autogen = {
+        "provider": "autogen_agentchat.teams.RoundRobinGroupChat",
+        "component_type": "team",
+        "config": {
+            "participants": [
+                {
+                    "provider": "autogen_agentchat.agents.UserProxyAgent",
+                    "component_type": "agent",
+                    "config": {"name": "human", "description": "you"},
+                }
+            ],
+            "termination_condition": {
+                "provider": "autogen_agentchat.conditions.MaxMessageTermination",
+                "component_type": "termination",
+                "config": {"max_messages": 2},
+            },
+        },
+    }
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "hello", "team_config": autogen})
+    request = await receive_until(comm, {"input_request"})
+    assert request["source"] == "human"
+    await comm.disconnect()
+
+
+async def test_start_with_bad_team_config_names_the_path(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "x", "team_config": {"kind": "round_robin", "participants": []}})
+    error = await receive(comm)
+    assert error["type"] == "error" and any(e["path"] == "participants" for e in error["errors"])
+    assert (await Run.objects.aget(id=writer_run)).status == "created"
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
