@@ -17,6 +17,7 @@ from accounts.api import router as tokens_router
 from agents_app.api import gallery_router, teams_router
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
+from runs.api import router as runs_router
 from runs.sessions_api import router as sessions_router
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -62,7 +63,7 @@ api.add_router("/teams", teams_router)
 api.add_router("/gallery", gallery_router)
 api.add_router("/sessions", sessions_router)
 api.add_router("/tokens", tokens_router)
-# /api/runs: runs/api.py's router is mounted here by its owner.
+api.add_router("/runs", runs_router)
 
 
 def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:

@@ -119,6 +119,9 @@ else:
             # Runs append messages from an event loop while the web side reads;
             # a busy timeout turns short write contention into waiting, not errors.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            # A file, not Django's shared-cache in-memory default: runs write from other
+            # threads during tests, and shared-cache tables lock instead of waiting.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(BASE_DIR / "var" / "test-db.sqlite3"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -33,3 +33,21 @@ def session_runs_with_messages(*, session: Session) -> QuerySet[Run]:
         .order_by("created_at", "id")
         .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("seq")))
     )
+
+
+def visible_runs(user: Any) -> QuerySet[Run]:
+    return readable_by(Run.objects.all(), user)
+
+
+def run_get_visible(*, user: Any, run_id: int) -> Run:
+    """Run.DoesNotExist (a 404) for missing and not-yours alike."""
+    return visible_runs(user).get(id=run_id)
+
+
+def run_get_writable(*, user: Any, run_id: int) -> Run:
+    """Only the owner starts, stops or answers a run."""
+    return writable_by(Run.objects.all(), user).get(id=run_id)
+
+
+def run_messages_after(*, run: Run, after_seq: int) -> QuerySet[Message]:
+    return Message.objects.filter(run=run, seq__gt=after_seq).order_by("seq")

@@ -11,6 +11,12 @@ def production_mode() -> bool:
     return bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
 
 
+def pytest_configure(config: Any) -> None:
+    test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_db and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        os.makedirs(os.path.dirname(str(test_db)), exist_ok=True)
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # Tests in folders that never touch the database run once, in the embedded pass.
     for item in items:

@@ -1,8 +1,21 @@
 """The Django-free agent runtime: team configs in, typed events out.
 
-runner = TeamRunner(config, env=os.environ)
-async for event in runner.run(transcript, cancel=token, history=earlier, elapsed_before=0.0):
-    ...  # MessageChunk | StoredMessage | InputRequest | TaskResult (last)
+    runner = TeamRunner(config, env=os.environ)
+    async for event in runner.run(transcript, cancel=token, history=earlier, elapsed_before=0.0):
+        ...  # MessageChunk | StoredMessage | InputRequest | TaskResult (always last)
+    await aclose_model_clients()  # when the event loop's work ends
+
+Contract with the caller (runs/execution.py):
+
+- `transcript` is this run's stored wire dicts, the task first; only new events are yielded.
+  Store each StoredMessage (`to_wire()`) before publishing it; MessageChunks are never stored.
+- `InputRequest(source, prompt)` then `TaskResult("input_required")`: the run suspends. The answer
+  is stored as `{"source": request.source, "type": "TextMessage", "content": answer}` and a new
+  `run()` over the longer transcript continues after it.
+- `cancel.cancel(reason)` interrupts the model stream at once; a partial TextMessage
+  (`partial=True`, wire `metadata["partial"] == "true"`) precedes `TaskResult("cancelled", reason)`.
+- `runner.external_termination.set()` ends the run gracefully after the current turn.
+- Model failures raise `ModelCallError(message, permanent)`; a bad transcript raises TranscriptError.
 """
 
 from agents_app.engine.cancellation import CancellationToken

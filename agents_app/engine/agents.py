@@ -58,6 +58,7 @@ class AssistantAgent:
                 yield executed
                 continue
             tools: list[dict[str, Any]] | None = self._tools or None
+            reflecting = False
             if isinstance(last, ToolCallExecutionEvent):
                 request = turn[-2] if len(turn) > 1 and isinstance(turn[-2], ToolCallRequestEvent) else None
                 final = self._after_tools(request, last, turn)
@@ -65,7 +66,7 @@ class AssistantAgent:
                     yield final
                     return
                 if sum(isinstance(m, ToolCallRequestEvent) for m in turn) >= self.config.max_tool_iterations:
-                    tools = None  # the reflection call: the model answers from the results
+                    tools, reflecting = None, True  # the model answers from the results
             result: CreateResult | None = None
             async for item in self._model_call([*before, *turn], tools, cancel):
                 if isinstance(item, CreateResult):
@@ -73,7 +74,8 @@ class AssistantAgent:
                 else:
                     yield item
             assert result is not None
-            if result.tool_calls and tools:
+            # Calls to tools the agent lacks still go through, to fail visibly as error results.
+            if result.tool_calls and not reflecting:
                 request_event = ToolCallRequestEvent(
                     source=self.name, content=result.tool_calls, models_usage=result.usage
                 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from agents_app.config import AssistantAgentConfig, TeamConfig, UserProxyAgentConfig
@@ -98,7 +98,11 @@ class _Stop:
 
 class _RunState:
     def __init__(
-        self, runner: TeamRunner, messages: list[StoredMessage], earlier: list[StoredMessage], elapsed: Any
+        self,
+        runner: TeamRunner,
+        messages: list[StoredMessage],
+        earlier: list[StoredMessage],
+        elapsed: Callable[[], float],
     ) -> None:
         self.runner = runner
         self.config = runner.config
@@ -144,7 +148,12 @@ class _RunState:
                 return
             fresh = not self.pending
             selection = await self._next_speaker(cancel)
-            agent_config = self.config.agent(selection.speaker)
+            try:
+                agent_config = self.config.agent(selection.speaker)
+            except KeyError:
+                raise TranscriptError(
+                    f"the transcript hands the turn to {selection.speaker!r}, not in this team"
+                ) from None
             if isinstance(agent_config, UserProxyAgentConfig):
                 yield InputRequest(agent_config.name, agent_config.input_prompt)
                 yield _Stop("input_required", None)

@@ -203,3 +203,32 @@ async def test_azure_openai_client(fake_server: FakeOpenAIThread) -> None:
     (request,) = requests_for(fake_server, "azure")
     assert request.path.startswith("/openai/deployments/dep/chat/completions?api-version=2024-06-01")
     assert request.headers["api-key"] == "az-key"
+
+
+async def test_an_error_event_mid_stream_is_a_temporary_error(fake_server: FakeOpenAIThread) -> None:
+    with pytest.raises(ModelCallError, match="overloaded") as info:
+        await complete(fake_server, "fake-stream-error", "stream-error")
+    assert info.value.permanent is False
+
+
+async def test_fake_server_timestamps_each_token_when_asked(fake_server: FakeOpenAIThread) -> None:
+    pieces, _ = await complete(fake_server, "fake", "stamps", headers={"X-Fake-Timestamps": "1", "X-Fake-Tokens": "4"})
+    stamps = [int(p) for p in pieces]
+    assert len(stamps) == 4 and stamps == sorted(stamps) and all(p.endswith(" ") for p in pieces)
+
+
+async def test_non_streaming_tool_calls(fake_server: FakeOpenAIThread) -> None:
+    calls = [{"name": "calculator", "arguments": {"expression": "3*3"}}]
+    model = openai_model(fake_server, "fake-tools", "nostream-tools", headers={"X-Fake-Tool-Calls": json.dumps(calls)})
+    config = team(
+        "round_robin",
+        [{"kind": "assistant", "name": "a", "model": model, "tools": ["calculator"], "model_client_stream": False}],
+        max_turns=1,
+    )
+    result = await run(config)
+    assert [m.type for m in result.messages] == [
+        "ToolCallRequestEvent",
+        "ToolCallExecutionEvent",
+        "ToolCallSummaryMessage",
+    ]
+    assert result.messages[-1].content == "9"

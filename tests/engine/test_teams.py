@@ -275,3 +275,14 @@ async def test_history_is_context_but_not_counted() -> None:
     result = await run(config, history=history)
     # The scripted model continues its script from the history; the terminations ignore it.
     assert result.contents() == [("a", "TextMessage", "reply one")]
+
+
+async def test_a_handoff_the_agent_was_not_given_fails_visibly() -> None:
+    config = team("swarm", [assistant("a", {"handoff": "b"}), assistant("b", "never")], max_turns=1)
+    result = await run(config)
+    assert [m.type for m in result.messages] == [
+        "ToolCallRequestEvent",
+        "ToolCallExecutionEvent",
+        "ToolCallSummaryMessage",
+    ]
+    assert result.messages[1].content[0].is_error

@@ -122,3 +122,21 @@ def test_register_module_imports_project_tools() -> None:
     registry.register_module("tests.engine.sample_tools")
     assert registry.get("shout") is not None
     registry.unregister("shout")
+
+
+def test_team_configs_may_only_name_registered_tools() -> None:
+    from agents_app.config import TeamConfigError, validate_team_config
+
+    config = {
+        "kind": "round_robin",
+        "participants": [
+            {"kind": "assistant", "name": "a", "model": {"provider": "scripted", "replies": ["x"]}, "tools": ["rm_rf"]}
+        ],
+    }
+    try:
+        validate_team_config(config)
+    except TeamConfigError as exc:
+        assert exc.errors[0].path == "participants[0].tools[0]"
+        assert "calculator" in exc.errors[0].message
+    else:
+        raise AssertionError("an unknown tool was accepted")

@@ -19,6 +19,7 @@ The behaviour is chosen by the request's ``model`` (or the ``X-Fake-Behavior`` h
 ``fake-hang``          never answers (client timeout or cancel closes the connection)
 ``fake-hang-stream``   streams the first token, then never sends more
 ``fake-malformed``     streams one good chunk, then ``data: {not json``
+``fake-stream-error``  streams one good chunk, then an ``{"error": ...}`` event (as OpenAI does mid-stream)
 =====================  ===========================================================================
 
 Headers for text replies: ``X-Fake-Tokens`` (count, default 8), ``X-Fake-Rate`` (tokens per second,
@@ -149,6 +150,7 @@ class FakeOpenAI:
                 "fake-hang",
                 "fake-hang-stream",
                 "fake-malformed",
+                "fake-stream-error",
             ]
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
             await _send_json(writer, 200, {"object": "list", "data": data})
@@ -344,10 +346,12 @@ class _Reply:
             text = b'"%d "' % time.time_ns() if timestamps else encoded[i]
             return prefix + b'[{"index":0,"delta":{"content":' + text + b'},"finish_reason":null}]}'
 
-        if behaviour in ("fake-hang-stream", "fake-malformed") and self.tokens:
+        if behaviour in ("fake-hang-stream", "fake-malformed", "fake-stream-error") and self.tokens:
             events = [chunk(0)]
             if behaviour == "fake-malformed":
                 events.append(b'{"id": "chatcmpl-fake", "choices": [{not json')
+            elif behaviour == "fake-stream-error":
+                events.append(b'{"error": {"message": "The server is overloaded.", "type": "server_error"}}')
             _sse(writer, events)
             await writer.drain()
             await asyncio.Event().wait()
