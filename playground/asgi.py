@@ -9,11 +9,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from runs import dispatch  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
-from runs.ws_auth import TokenAuthMiddleware  # noqa: E402
+from runs.ws_auth import TokenAuthMiddleware, allowed_hosts_origin_validator  # noqa: E402
 
 
 class BindServerLoop:
@@ -31,7 +30,7 @@ application = BindServerLoop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": allowed_hosts_origin_validator(
                 AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
             ),
         }

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator
 
 from accounts.services import token_authenticate
 
@@ -34,3 +35,24 @@ class TokenAuthMiddleware(BaseMiddleware):
                 if token_user is not None:
                     scope = dict(scope, user=token_user)
         return await super().__call__(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """AllowedHostsOriginValidator that lets non-browser clients (no Origin header) through.
+
+    The Origin check stops other sites' pages from riding a user's session
+    cookie; browsers always send Origin on WebSockets. Scripts and the terminal
+    client send none and must present a token anyway.
+    """
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+def allowed_hosts_origin_validator(application: Any) -> BrowserOriginValidator:
+    from django.conf import settings
+
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = ["localhost", "127.0.0.1", "[::1]"]
+    return BrowserOriginValidator(application, allowed)

@@ -45,3 +45,17 @@ def requires_postgres() -> None:
 def fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness dominates test time; the hasher is not under test.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice_token(alice: Any) -> str:
+    from accounts.services import token_create
+
+    return token_create(user=alice, name="test")[1]
+
+
+@pytest.fixture
+def bob_token(bob: Any) -> str:
+    from accounts.services import token_create
+
+    return token_create(user=bob, name="test")[1]

@@ -29,6 +29,7 @@ class ScriptedClient:
     def reply_for(self, messages: ChatMessages, call_index: int | None) -> ScriptedReply:
         n = call_index if call_index is not None else sum(1 for m in messages if m.get("role") == "assistant")
         replies = self.config.replies
+        # Past the end of a non-looping script the model keeps giving its last reply.
         index = n % len(replies) if self.config.loop else min(n, len(replies) - 1)
         reply = replies[index]
         return ScriptedReply(content=reply) if isinstance(reply, str) else reply

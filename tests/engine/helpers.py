@@ -62,7 +62,7 @@ async def run(
     events = [
         e
         async for e in runner.run(
-            list(transcript or [task()]),
+            list(transcript) if transcript is not None else [task()],
             cancel=cancel or CancellationToken(),
             history=history,
             elapsed_before=elapsed_before,

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from agents_app.config import AzureOpenAIModel, OpenAIModel
-from agents_app.engine import ModelCallError
+from agents_app.engine import ModelCallError, aclose_model_clients
 from agents_app.engine.models import CreateResult, model_client
 from agents_app.engine.openai_client import OpenAIClient
 from tests.engine.helpers import run, task, team
-from tests.support.fake_openai import FakeOpenAIThread
+from tests.support.fake_openai import FakeOpenAI, FakeOpenAIThread
 
 pytestmark = pytest.mark.usefixtures("openai_clients")
 
@@ -232,3 +232,23 @@ async def test_non_streaming_tool_calls(fake_server: FakeOpenAIThread) -> None:
         "ToolCallSummaryMessage",
     ]
     assert result.messages[-1].content == "9"
+
+
+async def test_fake_server_on_the_callers_own_loop() -> None:
+    server = FakeOpenAI()
+    base_url = await server.start()
+    try:
+        config = OpenAIModel(provider="openai", model="fake-echo", base_url=base_url, max_retries=0)
+        pieces = [p async for p in model_client(config, {}).stream(MESSAGES) if isinstance(p, str)]
+        assert "".join(pieces) == "hello there"
+    finally:
+        await aclose_model_clients()
+        await server.close()
+    assert [r.model for r in server.chat_requests()] == ["fake-echo"]
+
+
+async def test_a_model_error_escapes_the_run_as_model_call_error(fake_server: FakeOpenAIThread) -> None:
+    config = team("round_robin", [{"kind": "assistant", "name": "a", "model": openai_model(fake_server, "fake-401")}])
+    with pytest.raises(ModelCallError) as info:
+        await run(config)
+    assert info.value.permanent is True

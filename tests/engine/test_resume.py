@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from agents_app.config import TeamConfig
+from agents_app.engine import TranscriptError
 from tests.engine.helpers import assistant, run, scripted, task, team, text
 
 CALC = {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]}
@@ -176,3 +177,18 @@ async def test_swarm_handoff_to_user_waits_for_the_user_otherwise() -> None:
     # The agent that handed off to the user gets the turn back.
     assert resumed.contents() == [("agent", "TextMessage", "Thanks, done TERMINATE")]
     assert resumed.result.stop_reason == "Text 'TERMINATE' mentioned"
+
+
+async def test_transcripts_the_engine_cannot_continue_raise_transcript_error() -> None:
+    config = team("round_robin", [assistant("a", "x")], max_turns=1)
+    with pytest.raises(TranscriptError, match="empty"):
+        await run(config, [])
+    stranger = {
+        "source": "mallory",
+        "type": "ToolCallRequestEvent",
+        "content": [],
+        "models_usage": None,
+        "metadata": {},
+    }
+    with pytest.raises(TranscriptError, match="mallory"):
+        await run(config, [task(), stranger])

@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from accounts.services import token_create
 from agents_app.gallery import load_gallery
 from agents_app.models import Team
 from runs import services
@@ -19,16 +18,6 @@ def gallery_config(name: str, tokens_per_second: float = 0) -> dict[str, Any]:
     if data.get("selector") and data["selector"]["model"]["provider"] == "scripted":
         data["selector"]["model"]["tokens_per_second"] = tokens_per_second
     return data
-
-
-@pytest.fixture
-def alice_token(alice: Any) -> str:
-    return token_create(user=alice, name="test")[1]
-
-
-@pytest.fixture
-def bob_token(bob: Any) -> str:
-    return token_create(user=bob, name="test")[1]
 
 
 def create_run(owner: Any, config: dict[str, Any]) -> int:

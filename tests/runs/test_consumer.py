@@ -275,3 +275,18 @@ async def test_start_with_bad_team_config_names_the_path(writer_run: int, alice_
     await comm.send_json_to({"type": "ping"})
     assert (await receive(comm))["type"] == "pong"
     await comm.disconnect()
+
+
+async def test_foreign_origin_is_refused_and_no_origin_is_allowed(writer_run: int, alice_token: str) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from playground.asgi import application
+
+    evil = WebsocketCommunicator(application, f"/runs/{writer_run}?token={alice_token}",
+                                 headers=[(b"origin", b"https://evil.example")])  # fmt: skip
+    connected, _ = await evil.connect(timeout=5)
+    assert not connected
+    script = WebsocketCommunicator(application, f"/runs/{writer_run}?token={alice_token}")
+    connected, _ = await script.connect(timeout=5)
+    assert connected and (await receive(script))["type"] == "system"
+    await script.disconnect()

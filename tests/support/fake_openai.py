@@ -2,6 +2,8 @@
 
 Run it alone:   python -m tests.support.fake_openai --port 8911
 Or in-process:  with FakeOpenAIThread() as server: AsyncOpenAI(base_url=server.base_url, ...)
+  (its own loop in a daemon thread), or on the caller's loop:
+                server = FakeOpenAI(); base_url = await server.start(); ...; await server.close()
 
 Endpoints: ``GET /v1/models`` and ``POST /v1/chat/completions`` (streaming SSE or JSON).
 The behaviour is chosen by the request's ``model`` (or the ``X-Fake-Behavior`` header):
@@ -29,7 +31,8 @@ default 0 = unpaced), ``X-Fake-Text`` (explicit text, streamed word by word), ``
 A usage chunk (``choices: []``) is sent when ``stream_options.include_usage`` is true.
 
 Every request is recorded in ``server.requests`` (`RecordedRequest`): its JSON body, headers, and
-whether the client closed the connection before the response ended (``disconnected``).
+whether the client closed the connection before the response ended (``disconnected``); a long
+benchmark can turn that off (``FakeOpenAI(record=False)``, ``--no-record``).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class RecordedRequest:
 
 @dataclass
 class FakeOpenAI:
+    record: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     _server: asyncio.Server | None = None
@@ -103,7 +107,8 @@ class FakeOpenAI:
                 request = await _read_request(reader)
                 if request is None:
                     return
-                self.requests.append(request)
+                if self.record:
+                    self.requests.append(request)
                 if not await self._respond(request, reader, writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -495,10 +500,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Fake OpenAI-compatible server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8911)
+    parser.add_argument("--no-record", action="store_true", help="do not keep every request in memory")
     args = parser.parse_args()
 
     async def serve() -> None:
-        server = FakeOpenAI()
+        server = FakeOpenAI(record=not args.no_record)
         print(await server.start(args.host, args.port), flush=True)
         await asyncio.Event().wait()
 

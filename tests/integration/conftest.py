@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tests.integration.stack import Stack
+from tests.support.fake_openai import FakeOpenAIThread
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.fail("integration tests need PostgreSQL and Redis: run them in the services pass")
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    logdir = Path(os.environ.get("TEST_ARTIFACTS", tmp_path_factory.mktemp("stack")))
+    logdir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(url, os.environ["REDIS_URL"], logdir)
+    try:
+        stack.start_daphne()
+        stack.start_daphne()
+        stack.start_worker()
+        stack.start_beat()
+        yield stack
+    finally:
+        stack.stop()
+        _drop_other_connections(django_db_blocker)
+
+
+def _drop_other_connections(django_db_blocker: Any) -> None:
+    """Threads of this process (sync_to_async) may still hold connections; let the test DB be dropped."""
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(scope="session")
+def fake_openai() -> Iterator[FakeOpenAIThread]:
+    with FakeOpenAIThread() as server:
+        yield server
+
+
+@pytest.fixture
+def live(stack: Stack, transactional_db: Any) -> Stack:
+    return stack

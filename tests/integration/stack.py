@@ -1,0 +1,149 @@
+"""The production stack for integration tests: real Daphne processes, a real Celery worker
+(`--pool threads`) and beat, Redis and PostgreSQL, all started as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, database_url: str, redis_url: str, logdir: Path) -> None:
+        self.logdir = logdir
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+        self.env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            RUN_EXECUTOR="celery",
+            DEBUG="false",
+            SECRET_KEY="integration-test-secret-key-0123456789abcdef",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            RUN_LEASE_SECONDS="2",
+            RUN_SWEEP_INTERVAL_SECONDS="1",
+            PYTHONUNBUFFERED="1",
+        )
+        self.daphnes: list[tuple[subprocess.Popen[bytes], int]] = []
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.beat: subprocess.Popen[bytes] | None = None
+        self._count = 0
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        self._count += 1
+        log = open(self.logdir / f"{self._count:02d}-{name}.log", "wb")
+        return subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def start_daphne(self) -> int:
+        port = free_port()
+        bin_dir = Path(sys.executable).parent
+        proc = self._spawn("daphne", [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                                      "playground.asgi:application"])  # fmt: skip
+        self.daphnes.append((proc, port))
+        wait_http(f"http://127.0.0.1:{port}/api/version", proc)
+        return port
+
+    def start_worker(self, name: str = "w1") -> None:
+        bin_dir = Path(sys.executable).parent
+        self.worker = self._spawn(
+            f"worker-{name}",
+            [str(bin_dir / "celery"), "-A", "playground", "worker", "--pool", "threads", "--concurrency", "20",
+             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+        )  # fmt: skip
+        self.wait_for_log(f"worker-{name}", "ready", self.worker)
+
+    def start_beat(self) -> None:
+        bin_dir = Path(sys.executable).parent
+        self.beat = self._spawn(
+            "beat", [str(bin_dir / "celery"), "-A", "playground", "beat", "--loglevel", "INFO",
+                     "--schedule", str(self.logdir / "beat-schedule")],
+        )  # fmt: skip
+
+    def kill_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.send_signal(signal.SIGKILL)
+        self.worker.wait(timeout=10)
+        self.worker = None
+
+    def wait_for_log(self, name: str, text: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in self.logdir.glob(f"*-{name}.log"):
+                if text in path.read_text(errors="replace"):
+                    return
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{name} did not log {text!r}:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.logdir.glob("*.log")))
+
+    def stop(self) -> None:
+        procs = [p for p, _ in self.daphnes] + [p for p in (self.worker, self.beat) if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process for {url} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+@asynccontextmanager
+async def ws(port: int, run_id: int, token: str, after_seq: int = 0) -> AsyncIterator[ClientConnection]:
+    url = f"ws://127.0.0.1:{port}/runs/{run_id}?token={token}&after_seq={after_seq}"
+    async with connect(url, additional_headers={"Origin": f"http://127.0.0.1:{port}"}, max_size=2**24) as conn:
+        yield conn
+
+
+async def recv(conn: ClientConnection, timeout: float = 30) -> dict[str, Any]:
+    import asyncio
+
+    return json.loads(await asyncio.wait_for(conn.recv(), timeout))
+
+
+async def recv_until(
+    conn: ClientConnection, types: set[str], keep: list[dict[str, Any]] | None = None, timeout: float = 60
+) -> dict[str, Any]:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        frame = await recv(conn, timeout=max(0.1, deadline - loop.time()))
+        if keep is not None:
+            keep.append(frame)
+        if frame["type"] in types:
+            return frame
