@@ -266,7 +266,7 @@ class HumanInputSettings(Strict):
 
 
 class TeamConfig(Strict):
-    version: Literal[1] = SCHEMA_VERSION
+    version: Literal[1] = 1
     kind: Literal["round_robin", "selector", "swarm"]
     name: str = Field(default="team", min_length=1, max_length=200)
     description: str = ""

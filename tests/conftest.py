@@ -12,6 +12,8 @@ def production_mode() -> bool:
 
 
 def pytest_configure(config: Any) -> None:
+    if not settings.configured and "DJANGO_SETTINGS_MODULE" not in os.environ:
+        return  # run without pytest-django (-p no:django): the engine suites need no Django
     test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if test_db and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         os.makedirs(os.path.dirname(str(test_db)), exist_ok=True)
