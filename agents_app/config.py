@@ -9,9 +9,9 @@ The JSON Schema served to editors is `team_config_schema()`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
@@ -74,6 +74,21 @@ class ScriptedModel(Strict):
     loop: bool = True
 
 
+# Headers that carry credentials. A config is stored, exported and shown to its owner,
+# so a secret in it would leak; keys belong in the server's environment (api_key_env).
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
+
+
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    secret = sorted(name for name in headers if name.lower() in SECRET_HEADERS)
+    if secret:
+        raise ValueError(
+            f"header {secret[0]!r} would store a credential in the config; "
+            "put the key in an environment variable and name it in api_key_env"
+        )
+    return headers
+
+
 class OpenAIModel(Strict):
     provider: Literal["openai"]
     model: str = Field(min_length=1)
@@ -86,6 +101,8 @@ class OpenAIModel(Strict):
     max_retries: int = Field(default=2, ge=0, le=10)
     default_headers: dict[str, str] = Field(default_factory=dict)
     model_info: ModelInfo | None = None
+
+    _headers = field_validator("default_headers")(check_headers)
 
 
 class AzureOpenAIModel(Strict):
@@ -102,8 +119,10 @@ class AzureOpenAIModel(Strict):
     default_headers: dict[str, str] = Field(default_factory=dict)
     model_info: ModelInfo | None = None
 
+    _headers = field_validator("default_headers")(check_headers)
 
-ModelConfig = Annotated[Union[ScriptedModel, OpenAIModel, AzureOpenAIModel], Field(discriminator="provider")]
+
+ModelConfig = Annotated[ScriptedModel | OpenAIModel | AzureOpenAIModel, Field(discriminator="provider")]
 
 
 # ---------------------------------------------------------------- agents
@@ -130,7 +149,10 @@ class AssistantAgentConfig(Strict):
     kind: Literal["assistant"]
     name: str = Field(pattern=NAME_PATTERN)
     description: str = "An agent that provides assistance with ability to use tools."
-    system_message: str = "You are a helpful AI assistant. Solve tasks using your tools. Reply with TERMINATE when the task has been completed."
+    system_message: str = (
+        "You are a helpful AI assistant. Solve tasks using your tools. "
+        "Reply with TERMINATE when the task has been completed."
+    )
     model: ModelConfig
     tools: list[str] = Field(default_factory=list, description="names of registered server-side tools")
     handoffs: list[Handoff] = Field(default_factory=list)
@@ -147,7 +169,7 @@ class UserProxyAgentConfig(Strict):
     input_prompt: str = "Enter your response: "
 
 
-AgentConfig = Annotated[Union[AssistantAgentConfig, UserProxyAgentConfig], Field(discriminator="kind")]
+AgentConfig = Annotated[AssistantAgentConfig | UserProxyAgentConfig, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- terminations
@@ -222,20 +244,18 @@ class OrTermination(Strict):
 
 
 TerminationConfig = Annotated[
-    Union[
-        MaxMessageTermination,
-        TextMentionTermination,
-        StopMessageTermination,
-        TokenUsageTermination,
-        TimeoutTermination,
-        HandoffTermination,
-        SourceMatchTermination,
-        TextMessageTermination,
-        FunctionCallTermination,
-        ExternalTermination,
-        AndTermination,
-        OrTermination,
-    ],
+    MaxMessageTermination
+    | TextMentionTermination
+    | StopMessageTermination
+    | TokenUsageTermination
+    | TimeoutTermination
+    | HandoffTermination
+    | SourceMatchTermination
+    | TextMessageTermination
+    | FunctionCallTermination
+    | ExternalTermination
+    | AndTermination
+    | OrTermination,
     Field(discriminator="type"),
 ]
 AndTermination.model_rebuild()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from accounts.api import router as tokens_router
 from agents_app.api import gallery_router, teams_router
+from ops.api import meta_router, webhooks_router
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
 from runs.api import router as runs_router
@@ -49,21 +50,13 @@ api = PlaygroundAPI(title="Agent Playground API", version="1", urls_namespace="a
 install_exception_handlers(api)
 
 
-class VersionOut(Schema):
-    name: str
-    version: str
-
-
-@api.get("/version", response=VersionOut, auth=None, tags=["meta"])
-def version(request: HttpRequest) -> dict[str, str]:
-    return {"name": "agent-playground", "version": "0.1.0"}
-
-
 api.add_router("/teams", teams_router)
 api.add_router("/gallery", gallery_router)
 api.add_router("/sessions", sessions_router)
 api.add_router("/tokens", tokens_router)
 api.add_router("/runs", runs_router)
+api.add_router("", meta_router)  # /api/health, /api/version (no auth)
+api.add_router("/webhooks", webhooks_router)
 
 
 def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:

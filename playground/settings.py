@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accounts",
     "agents_app",
     "runs",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -110,7 +111,13 @@ TEMPLATES = [
 # --- database: SQLite unless DATABASE_URL names another one
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    # Persistent connections: runs touch the database from a worker thread many times a second
+    # at startup, and a new PostgreSQL connection per query was the largest cost measured there.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
 else:
     DATABASES = {
         "default": {
@@ -130,24 +137,37 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYER_BACKEND = env_str(
     "CHANNEL_LAYER_BACKEND",
-    "channels_redis.pubsub.RedisPubSubChannelLayer" if REDIS_URL else "channels.layers.InMemoryChannelLayer",
+    "playground.layers.PlaygroundPubSubChannelLayer" if REDIS_URL else "channels.layers.InMemoryChannelLayer",
 )
 if CHANNEL_LAYER_BACKEND == "channels.layers.InMemoryChannelLayer":
     CHANNEL_LAYERS = {"default": {"BACKEND": CHANNEL_LAYER_BACKEND, "CONFIG": {"capacity": 10_000}}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": CHANNEL_LAYER_BACKEND, "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": CHANNEL_LAYER_BACKEND,
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi")},
+        }
+    }
 
 RUN_EXECUTOR = env_str("RUN_EXECUTOR", "celery" if REDIS_URL else "inline")
 if RUN_EXECUTOR not in {"inline", "celery"}:
     raise ValueError(f"RUN_EXECUTOR={RUN_EXECUTOR!r} must be 'inline' or 'celery'")
 
+# Celery workers drive all their runs on one shared event loop ("shared") or one loop per task ("per_task").
+RUN_WORKER_LOOP = env_str("RUN_WORKER_LOOP", "shared")
+if RUN_WORKER_LOOP not in {"shared", "per_task"}:
+    raise ValueError(f"RUN_WORKER_LOOP={RUN_WORKER_LOOP!r} must be 'shared' or 'per_task'")
+
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "playground")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_POOL_LIMIT = env_int("CELERY_BROKER_POOL_LIMIT", 10)
+# Workers log through LOGGING below (run id on every line, LOG_FORMAT=json), not Celery's own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- the run engine
 RUN_LEASE_SECONDS = env_float("RUN_LEASE_SECONDS", 30.0)
@@ -158,6 +178,19 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 PLAYGROUND_TOOL_MODULES = env_list("PLAYGROUND_TOOL_MODULES")
 PLAYGROUND_DEMO_USERNAME = env_str("PLAYGROUND_DEMO_USERNAME", "demo")
 PLAYGROUND_DEMO_PASSWORD = env_str("PLAYGROUND_DEMO_PASSWORD")
+
+# --- operations (ops/): run hooks, webhooks, health
+PLAYGROUND_RUN_HOOKS = env_list("PLAYGROUND_RUN_HOOKS")
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5)
+WEBHOOK_BACKOFF_SECONDS = env_float("WEBHOOK_BACKOFF_SECONDS", 2.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env_float("WEBHOOK_BACKOFF_MAX_SECONDS", 300.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WORKER_HEARTBEAT_INTERVAL_SECONDS = env_float("WORKER_HEARTBEAT_INTERVAL_SECONDS", 15.0)
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_float("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 60.0)
+HEALTH_REQUIRE_WORKER = env_bool("HEALTH_REQUIRE_WORKER", False)
+HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 3.0)
+GIT_COMMIT = env_str("GIT_COMMIT")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -177,9 +210,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Hashed, compressed names need `collectstatic` first, so they are opt-in (tests and the
+# integration stack run with DEBUG off and no collectstatic); the Deploy section turns them on.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", False)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST and not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -189,11 +229,19 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ValueError(f"LOG_FORMAT={LOG_FORMAT!r} must be 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # ops.logs.RunContextFilter adds the run id (set in runs.execution.drive) to every record.
+    "filters": {"run_context": {"()": "ops.logs.RunContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(run_tag)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["run_context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},

@@ -9,7 +9,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", unknown_endpoint),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Pages. `/runs/<id>` without the slash is the run's WebSocket (runs/routing.py).
     path("", views.home, name="home"),
+    path("teams/", views.teams, name="teams"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("runs/<int:run_id>/", views.run_page, name="run-page"),
 ]

@@ -1,8 +1,71 @@
+"""Page routes of the browser UI. The pages are shells: their ES modules (static/js/) talk to /api
+and the run WebSocket, so every page works through the same API a script would use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from runs.models import Run
+
+
+def demo_login() -> dict[str, str] | None:
+    """The demo login `make run` created, for the login page's first-run hint (DEBUG only).
+
+    The password is PLAYGROUND_DEMO_PASSWORD or the one setup_demo generated into var/demo_password.
+    """
+    if not settings.DEBUG:
+        return None
+    username = settings.PLAYGROUND_DEMO_USERNAME
+    password = settings.PLAYGROUND_DEMO_PASSWORD
+    if not password:
+        path = Path(settings.BASE_DIR) / "var" / "demo_password"
+        try:
+            password = path.read_text().strip()
+        except OSError:
+            return None
+    if not password or not get_user_model().objects.filter(username=username).exists():
+        return None
+    return {"username": username, "password": password}
+
+
+class LoginView(auth_views.LoginView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["demo_login"] = demo_login()
+        return context
 
 
 @login_required
+@ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    return render(request, "playground.html", {"page": "playground"})
+
+
+@login_required
+@ensure_csrf_cookie
+def teams(request: HttpRequest) -> HttpResponse:
+    return render(request, "teams.html", {"page": "teams"})
+
+
+@login_required
+@ensure_csrf_cookie
+def tokens(request: HttpRequest) -> HttpResponse:
+    return render(request, "tokens.html", {"page": "tokens"})
+
+
+@login_required
+@ensure_csrf_cookie
+def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = Run.objects.filter(id=run_id, owner_id=request.user.pk).first()
+    if run is None:
+        raise Http404("No such run.")
+    return render(request, "run.html", {"page": "run", "run": run})

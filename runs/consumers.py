@@ -14,14 +14,23 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
 from runs import dispatch, events, replay, services
-from runs.frames import AuthFrame, FrameError, InputResponseFrame, PingFrame, ResumeFrame, StartFrame, StopFrame, parse_frame
+from runs.db import db_call
+from runs.frames import (
+    AuthFrame,
+    FrameError,
+    InputResponseFrame,
+    PingFrame,
+    ResumeFrame,
+    StartFrame,
+    StopFrame,
+    parse_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +48,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     final_sent = False
     sent_request_id = ""
     auth_timer: asyncio.Task[None] | None = None
+    actions: set[asyncio.Task[None]]
 
     async def connect(self) -> None:
+        self.actions = set()
         await self.accept()
         dispatch.bind_server_loop(asyncio.get_running_loop())
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
@@ -58,6 +69,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.auth_timer is not None:
             self.auth_timer.cancel()
+        for task in self.actions:
+            task.cancel()
         if self.joined:
             await self.channel_layer.group_discard(events.run_group(self.run_id), self.channel_name)
 
@@ -72,7 +85,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _authenticate(self, frame: AuthFrame) -> None:
-        user = await database_sync_to_async(token_authenticate)(frame.token)
+        user = await db_call(token_authenticate)(frame.token)
         if self.auth_timer is not None:
             self.auth_timer.cancel()
             self.auth_timer = None
@@ -83,7 +96,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._join()
 
     async def _join(self) -> None:
-        run, is_owner = await database_sync_to_async(replay.run_for_user)(self.run_id, self.user.id)
+        run, is_owner = await db_call(replay.run_for_user)(self.run_id, self.user.id)
         if run is None:
             await self.send_json(events.error_frame(f"run {self.run_id} does not exist"))
             await self.close(code=CLOSE_NOT_FOUND)
@@ -100,7 +113,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._replay(self.last_seq)
 
     async def _replay(self, after_seq: int) -> None:
-        result = await database_sync_to_async(replay.replay_after)(self.run_id, after_seq)
+        result = await db_call(replay.replay_after)(self.run_id, after_seq)
         self.last_seq = after_seq
         for frame in result.frames:
             await self._send_frame(frame)
@@ -128,10 +141,17 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self._refuse_unauthenticated("authenticate first: send an auth frame with your API token")
             return
-        await self._handle(frame)
+        if isinstance(frame, (PingFrame, ResumeFrame)):
+            await self._handle(frame)
+            return
+        # A consumer handles one event at a time: a start, stop or answer waiting on the
+        # database must not hold back the run's frames, so it runs beside the stream.
+        task = asyncio.create_task(self._handle(frame))
+        self.actions.add(task)
+        task.add_done_callback(self.actions.discard)
 
     async def _handle(self, frame: Any) -> None:
-        call = database_sync_to_async
+        call = db_call
         try:
             if isinstance(frame, PingFrame):
                 await self.send_json(events.pong_frame())
@@ -185,7 +205,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frame)
 
     async def _fill_gap(self, upto_seq: int) -> None:
-        result = await database_sync_to_async(replay.replay_after)(self.run_id, self.last_seq, upto_seq)
+        result = await db_call(replay.replay_after)(self.run_id, self.last_seq, upto_seq)
         for frame in result.frames:
             await self.send_json(frame)
         self.last_seq = max(self.last_seq, result.last_seq)

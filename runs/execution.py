@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop ~0.4 s)
 from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
 from agents_app.engine import (
     CancellationToken,
@@ -32,11 +32,16 @@ from agents_app.engine import (
     TaskResult,
     TeamRunner,
 )
+from ops.logs import bind_run
 from runs import events, services
+from runs.db import db_call
 from runs.models import Message, Run, RunStatus
 from runs.pipe import RunPipe
 
 logger = logging.getLogger(__name__)
+# The executions this process is driving, so a Celery worker shutting down can hand their runs back
+# (ops.worker_signals). Per process by nature: it is never read across processes.
+ACTIVE: dict[int, tuple[Execution, asyncio.AbstractEventLoop]] = {}
 WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -105,9 +110,12 @@ def _final(run_id: int) -> tuple[Run, list[Message]]:
 
 async def publish_final(run_id: int) -> None:
     """Tell watchers a run ended: its status, then `result` or `completion` (stored first, published second)."""
-    run, messages = await database_sync_to_async(_final)(run_id)
+    run, messages = await db_call(_final)(run_id)
     await events.publish(run_id, events.status_frame(run))
     await events.publish(run_id, events.final_frame(run, messages))
+    from ops.services import run_finished
+
+    run_finished(run_id)  # hooks and webhooks: scheduled on a background thread, never awaited
 
 
 async def publish_status(run_id: int) -> None:
@@ -125,16 +133,19 @@ class Execution:
         self.worker = worker
         self.cancel = CancellationToken()
         self.lost_lease = False
-        self.pipe = RunPipe(lambda frame: events.publish(run_id, frame))
+        self.pipe = RunPipe(
+            lambda frame: events.publish(run_id, frame),
+            lambda seq, source, text: events.chunk_frame(run_id, seq, source, text),
+        )
         self._helpers: list[asyncio.Task[None]] = []
 
     async def drive(self) -> None:
         lease = settings.RUN_LEASE_SECONDS
-        if not await database_sync_to_async(services.run_claim)(
+        if not await db_call(services.run_claim)(
             run_id=self.run_id, worker=self.worker, lease_seconds=lease
         ):
             return  # another worker claimed it first, or it was stopped meanwhile
-        loaded = await database_sync_to_async(_load)(self.run_id)
+        loaded = await db_call(_load)(self.run_id)
         await self.pipe.send(events.status_frame(loaded.run))
         if loaded.config is None:
             await self._fail(loaded.config_error)
@@ -156,13 +167,13 @@ class Execution:
         pending_input: InputRequest | None = None
         result: TaskResult | None = None
         run_id = self.run_id
-        store = database_sync_to_async(_store)
+        store = db_call(_store)
         try:
             async for event in runner.run(
                 loaded.transcript, cancel=self.cancel, history=loaded.history, elapsed_before=elapsed
             ):
                 if isinstance(event, MessageChunk):
-                    self.pipe.chunk(events.chunk_frame(run_id, next_seq, event.source, event.content))
+                    self.pipe.chunk(next_seq, event.source, event.content)
                 elif isinstance(event, StoredMessage):
                     message = await store(run_id, self.worker, event)
                     next_seq = message.seq + 1
@@ -195,7 +206,7 @@ class Execution:
             deadline = None
             if config.human_input.deadline_seconds:
                 deadline = timezone.now() + timedelta(seconds=config.human_input.deadline_seconds)
-            request_id = await database_sync_to_async(services.run_await_input)(
+            request_id = await db_call(services.run_await_input)(
                 run_id=run_id, prompt=pending.prompt, source=pending.source, deadline=deadline, usage=usage
             )
             if request_id:
@@ -203,24 +214,24 @@ class Execution:
                 await publish_status(run_id)
                 return
         elif result.outcome == "complete":
-            if await database_sync_to_async(services.run_complete)(
+            if await db_call(services.run_complete)(
                 run_id=run_id, stop_reason=result.stop_reason or "", usage=usage
             ):
                 await self.pipe.drain()
                 await publish_final(run_id)
                 return
         # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
-        await database_sync_to_async(services.run_finish_stopped)(run_id=run_id, usage=usage)
+        await db_call(services.run_finish_stopped)(run_id=run_id, usage=usage)
         await self.pipe.drain()
         await publish_final(run_id)
 
     async def _fail(self, error: str) -> None:
-        await database_sync_to_async(services.run_fail)(run_id=self.run_id, error=error)
+        await db_call(services.run_fail)(run_id=self.run_id, error=error)
         await self.pipe.drain()
         await publish_final(self.run_id)
 
     async def _heartbeat(self, lease: float) -> None:
-        heartbeat = database_sync_to_async(services.run_heartbeat)
+        heartbeat = db_call(services.run_heartbeat)
         while True:
             await asyncio.sleep(lease / 3)
             status = await heartbeat(run_id=self.run_id, worker=self.worker, lease_seconds=lease)
@@ -253,4 +264,10 @@ class Execution:
 
 async def drive(run_id: int, worker: str | None = None) -> None:
     """Entry point of both executors."""
-    await Execution(run_id, worker or new_worker_id()).drive()
+    bind_run(run_id)  # every log line of this run carries its id (ops.logs)
+    execution = Execution(run_id, worker or new_worker_id())
+    ACTIVE[run_id] = (execution, asyncio.get_running_loop())
+    try:
+        await execution.drive()
+    finally:
+        ACTIVE.pop(run_id, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -51,7 +51,7 @@ class ResumeFrame(_Frame):
 
 
 ClientFrame = Annotated[
-    Union[StartFrame, StopFrame, PingFrame, InputResponseFrame, AuthFrame, ResumeFrame],
+    StartFrame | StopFrame | PingFrame | InputResponseFrame | AuthFrame | ResumeFrame,
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)

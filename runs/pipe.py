@@ -23,26 +23,26 @@ Sender = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class RunPipe:
-    def __init__(self, send: Sender) -> None:
+    def __init__(self, send: Sender, chunk_frame: Callable[[int, str, str], dict[str, Any]]) -> None:
         self._send = send
+        self._chunk_frame = chunk_frame
         self._pending: deque[dict[str, Any]] = deque()
         self._task: asyncio.Task[None] | None = None
         self.frames_sent = 0
 
-    def chunk(self, frame: dict[str, Any]) -> None:
-        """Queue a message_chunk frame, merging it into a waiting one of the same message."""
+    def chunk(self, seq: int, source: str, content: str) -> None:
+        """Queue streamed text, merged into a waiting chunk frame of the same message when there is one.
+
+        This is the per-token path: no frame is built unless a new one is needed.
+        """
         if self._pending:
             last = self._pending[-1]
-            data = last["data"]
-            if (
-                last["type"] == "message_chunk"
-                and last["seq"] == frame["seq"]
-                and data["source"] == frame["data"]["source"]
-                and len(data["content"]) < MAX_CHUNK_CHARS
-            ):
-                data["content"] += frame["data"]["content"]
-                return
-        self._pending.append(frame)
+            if last["type"] == "message_chunk" and last["seq"] == seq:
+                data = last["data"]
+                if data["source"] == source and len(data["content"]) < MAX_CHUNK_CHARS:
+                    data["content"] += content
+                    return
+        self._pending.append(self._chunk_frame(seq, source, content))
         self._kick()
 
     async def send(self, frame: dict[str, Any]) -> None:

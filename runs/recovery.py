@@ -7,12 +7,12 @@ import logging
 from datetime import timedelta
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from agents_app.config import TeamConfigError, validate_team_config
 from runs import services
+from runs.db import db_call
 from runs.models import Run, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ def sweep() -> dict[str, int]:
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
         _announce(run_id)
     stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))
-    for run_id in list(Run.objects.filter(status=RunStatus.QUEUED, queued_at__lt=stale_before).values_list("id", flat=True)):
+    lost = Run.objects.filter(status=RunStatus.QUEUED, queued_at__lt=stale_before).values_list("id", flat=True)
+    for run_id in list(lost):
         if services.run_redispatch(run_id=run_id, queued_before=stale_before):
             counts["redispatched"] += 1
     for run in Run.objects.filter(status=RunStatus.AWAITING_INPUT, input_deadline__lt=now):
@@ -79,10 +80,10 @@ def redispatch_queued_at_startup() -> int:
 
 async def sweep_forever() -> None:
     """Embedded mode: sweep at startup and then on a timer, on the server's loop."""
-    await database_sync_to_async(redispatch_queued_at_startup)()
+    await db_call(redispatch_queued_at_startup)()
     while True:
         try:
-            await database_sync_to_async(sweep)()
+            await db_call(sweep)()
         except Exception:
             logger.exception("sweep failed")
         await asyncio.sleep(settings.RUN_SWEEP_INTERVAL_SECONDS)

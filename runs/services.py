@@ -9,8 +9,9 @@ is illegal from where the run actually is raises RunStateError.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -216,8 +217,10 @@ def run_release_lease(*, run_id: int, worker: str) -> bool:
         run_id=run_id,
         to=RunStatus.QUEUED,
         expected=[RunStatus.RUNNING],
+        where={"lease_owner": worker},
         lease_owner="",
         lease_expires_at=None,
+        queued_at=timezone.now(),
     )
 
 
@@ -291,7 +294,9 @@ def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> boo
 
 def run_fail(*, run_id: int, error: str, usage: dict[str, Any] | None = None) -> bool:
     """Any live state -> error. Returns False if the run had already finished."""
-    fields: dict[str, Any] = {"error": error, "finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None}
+    fields: dict[str, Any] = {
+        "error": error, "finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None
+    }
     if usage is not None:
         fields["usage"] = usage
     return transition(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from celery import shared_task
+from django.conf import settings
 
 from agents_app.engine import aclose_model_clients
 from runs import execution, recovery
+from runs.worker_loop import run_in_shared_loop
 
 
 async def _drive_in_own_loop(run_id: int) -> None:
@@ -19,7 +21,10 @@ async def _drive_in_own_loop(run_id: int) -> None:
 
 @shared_task(name="runs.execute_run", acks_late=True, ignore_result=True)
 def execute_run(run_id: int) -> None:
-    asyncio.run(_drive_in_own_loop(run_id))
+    if settings.RUN_WORKER_LOOP == "per_task":
+        asyncio.run(_drive_in_own_loop(run_id))
+    else:
+        run_in_shared_loop(execution.drive(run_id))
 
 
 @shared_task(name="runs.sweep_stale_runs", ignore_result=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 
 from accounts.services import token_authenticate
+from runs.db import db_call
 
 
 def token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -31,7 +31,7 @@ class TokenAuthMiddleware(BaseMiddleware):
         if user is None or not user.is_authenticated:
             raw = token_from_scope(scope)
             if raw:
-                token_user = await database_sync_to_async(token_authenticate)(raw)
+                token_user = await db_call(token_authenticate)(raw)
                 if token_user is not None:
                     scope = dict(scope, user=token_user)
         return await super().__call__(scope, receive, send)

@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     # Tests in folders that never touch the database run once, in the embedded pass.
     for item in items:
         path = str(item.fspath)
-        if f"{os.sep}tests{os.sep}engine{os.sep}" in path or f"{os.sep}tests{os.sep}autogen{os.sep}" in path:
+        if any(f"{os.sep}tests{os.sep}{folder}{os.sep}" in path for folder in ("engine", "autogen", "ui")):
             item.add_marker(pytest.mark.nodb)
 
 

@@ -138,7 +138,10 @@ def _in_threads(n: int, target: Any) -> list[Any]:
 def test_concurrent_claims_exactly_one_wins(alice: Any, requires_postgres: None) -> None:
     for _ in range(5):
         run = make_run(alice, "queued")
-        results = _in_threads(8, lambda i: services.run_claim(run_id=run.id, worker=f"w{i}", lease_seconds=30))
+        def claim(i: int, run_id: int = run.id) -> bool:
+            return services.run_claim(run_id=run_id, worker=f"w{i}", lease_seconds=30)
+
+        results = _in_threads(8, claim)
         assert sorted(results) == [False] * 7 + [True]
         run.refresh_from_db()
         assert run.lease_owner == f"w{results.index(True)}"

@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -40,6 +41,9 @@ class Stack:
             RUN_LEASE_SECONDS="2",
             RUN_SWEEP_INTERVAL_SECONDS="1",
             PYTHONUNBUFFERED="1",
+            # Our own channel names and queue: other test runs or benchmarks may share this Redis.
+            CHANNEL_LAYER_PREFIX=f"test{os.getpid()}",
+            CELERY_QUEUE=f"test{os.getpid()}",
         )
         self.daphnes: list[tuple[subprocess.Popen[bytes], int]] = []
         self.worker: subprocess.Popen[bytes] | None = None
@@ -94,7 +98,8 @@ class Stack:
         raise AssertionError(f"{name} did not log {text!r}:\n{self.logs()}")
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.logdir.glob("*.log")))
+        paths = sorted(self.logdir.glob("*.log"))
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in paths)
 
     def stop(self) -> None:
         procs = [p for p, _ in self.daphnes] + [p for p in (self.worker, self.beat) if p is not None]

@@ -5,6 +5,7 @@ OpenAI-compatible server, or the offline scripted model."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -45,7 +46,7 @@ async def start(port: int, run_id: int, token: str, task: str, frames: list[dict
     conn_cm = ws(port, run_id, token)
     conn = await conn_cm.__aenter__()
     frames.append(await recv(conn))
-    await conn.send('{"type": "start", "task": "%s"}' % task)
+    await conn.send(json.dumps({"type": "start", "task": task}))
     return conn_cm, conn
 
 
@@ -116,7 +117,8 @@ async def test_input_answered_after_reconnect(live: Stack, alice: Any, alice_tok
         await recv(conn)
         again = await recv(conn)
         assert again["type"] == "input_request" and again["request_id"] == request["request_id"]
-        await conn.send('{"type": "input_response", "response": "TERMINATE", "request_id": "%s"}' % again["request_id"])
+        answer = {"type": "input_response", "response": "TERMINATE", "request_id": again["request_id"]}
+        await conn.send(json.dumps(answer))
         result = await recv_until(conn, {"result", "completion"}, frames)
     assert result["type"] == "result", live.logs()
     assert messages(frames)[0] == (run.last_seq + 1, "user", "TERMINATE")

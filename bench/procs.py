@@ -1,0 +1,110 @@
+"""Start and measure the processes a benchmark runs against (no psutil: /proc is enough on Linux)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.integration.stack import free_port, wait_http
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
+    return (utime + stime + cutime + cstime) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    port: int = 0
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+@dataclass
+class Cluster:
+    env: dict[str, str]
+    logdir: Path
+    procs: list[Proc] = field(default_factory=list)
+
+    def spawn(self, name: str, args: list[str], port: int = 0) -> Proc:
+        log = open(self.logdir / f"{name}.log", "wb")
+        popen = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        proc = Proc(name, popen, port)
+        self.procs.append(proc)
+        return proc
+
+    def manage(self, *args: str) -> str:
+        out = subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env, check=True,
+                             capture_output=True, text=True)  # fmt: skip
+        return out.stdout
+
+    def daphne(self) -> Proc:
+        port = free_port()
+        proc = self.spawn("daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                                     "playground.asgi:application"], port)  # fmt: skip
+        wait_http(f"http://127.0.0.1:{port}/api/version", proc.popen)
+        return proc
+
+    def worker(self, concurrency: int) -> Proc:
+        proc = self.spawn("worker", [str(BIN / "celery"), "-A", "playground", "worker", "--pool", "threads",
+                                     "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+                                     "--loglevel", "WARNING"])  # fmt: skip
+        deadline = time.monotonic() + 60
+        log = self.logdir / "worker.log"
+        while "ready" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(log.read_text())
+            time.sleep(0.2)
+        return proc
+
+    def fake_openai(self) -> Proc:
+        port = free_port()
+        proc = self.spawn("fake-openai", [str(BIN / "python"), "-m", "tests.support.fake_openai", "--port",
+                                          str(port), "--no-record"], port)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.popen.poll() is None:
+                proc.popen.terminate()
+        for proc in self.procs:
+            try:
+                proc.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()

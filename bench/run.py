@@ -1,0 +1,251 @@
+"""`make bench`: token-to-browser latency, loss, throughput, CPU and memory.
+
+A local OpenAI-compatible server streams tokens whose text is their emission time
+(`X-Fake-Timestamps`); a load client drives runs over the real WebSocket protocol
+and measures, for every token, receive time minus emission time. Production mode:
+Daphne + one Celery worker (--pool threads) + Redis + PostgreSQL; embedded mode:
+Daphne alone (SQLite, in-memory layer, inline executor).
+
+    python bench/run.py [--mode production|embedded|both] [--scenario NAME ...] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from bench.procs import Cluster, cpu_seconds, rss_mb  # noqa: E402
+
+
+@dataclass
+class Scenario:
+    name: str
+    runs: int
+    rate: float  # tokens per second per run; 0 = unpaced
+    tokens: int
+
+
+SCENARIOS = {
+    "1x200": Scenario("1 run at 200 tok/s", 1, 200, 400),
+    "50x200": Scenario("50 runs at 200 tok/s", 50, 200, int(os.environ.get("BENCH_TOKENS", "400"))),
+    "200x200": Scenario("200 runs at 200 tok/s", 200, 200, 400),
+    "unpaced": Scenario("1 unpaced run", 1, 0, 40_000),
+}
+
+
+@dataclass
+class RunStats:
+    latencies_ms: list[float] = field(default_factory=list)
+    emitted_ns: list[int] = field(default_factory=list)
+    tokens: int = 0
+    stored_tokens: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+    status: str = ""
+
+
+@dataclass
+class Result:
+    mode: str
+    scenario: str
+    runs: int
+    expected_tokens: int
+    received_tokens: int
+    lost_tokens: int
+    failed_runs: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    per_run_tokens_per_s_median: float
+    total_tokens_per_s: float
+    cpu_seconds: dict[str, float]
+    rss_mb: dict[str, float]
+
+
+def team_config(base_url: str, scenario: Scenario) -> dict[str, Any]:
+    headers = {"X-Fake-Tokens": str(scenario.tokens), "X-Fake-Rate": str(scenario.rate), "X-Fake-Timestamps": "1"}
+    model = {"provider": "openai", "model": "fake", "base_url": base_url, "default_headers": headers,
+             "max_retries": 0, "timeout": 300}  # fmt: skip
+    return {
+        "kind": "round_robin",
+        "name": "bench",
+        "participants": [{"kind": "assistant", "name": "streamer", "model": model}],
+        "termination": {"type": "max_message", "max_messages": 2},
+    }
+
+
+async def drive_run(port: int, token: str, run_id: int, stats: RunStats, go: asyncio.Event) -> None:
+    url = f"ws://127.0.0.1:{port}/runs/{run_id}?token={token}"
+    async with connect(url, max_size=2**24, open_timeout=60, ping_interval=None) as ws:
+        json.loads(await ws.recv())  # system
+        await go.wait()
+        await ws.send('{"type": "start", "task": "stream"}')
+        async for raw in ws:
+            now = time.time_ns()
+            frame = json.loads(raw)
+            kind = frame["type"]
+            if kind == "message_chunk":
+                stamps = frame["data"]["content"].split()
+                if not stats.first_ns:
+                    stats.first_ns = now
+                stats.last_ns = now
+                stats.tokens += len(stamps)
+                for s in stamps:
+                    emitted = int(s)
+                    stats.latencies_ms.append((now - emitted) / 1e6)
+                    stats.emitted_ns.append(emitted)
+            elif kind == "message" and frame["data"]["source"] == "streamer":
+                stats.stored_tokens = len(str(frame["data"]["content"]).split())
+            elif kind in ("result", "completion"):
+                stats.status = frame["status"]
+                return
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_url: str, sc: Scenario) -> Result:
+    config = team_config(fake_url, sc)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+        run_ids = []
+        for _ in range(sc.runs):
+            response = await http.post("/api/runs", json={"team_config": config})
+            response.raise_for_status()
+            run_ids.append(response.json()["id"])
+    stats = [RunStats() for _ in run_ids]
+    go = asyncio.Event()
+    tasks = [asyncio.create_task(drive_run(port, token, rid, st, go)) for rid, st in zip(run_ids, stats, strict=True)]
+    await asyncio.sleep(0.5 + sc.runs * 0.01)  # every socket connected and replayed
+    cpu_before = {p.name: cpu_seconds(p.pid) for p in cluster.procs}
+    client_before = time.process_time()
+    started = time.monotonic()
+    go.set()
+    profile_dir = os.environ.get("BENCH_PROFILE")  # py-spy raw profiles of each server process, for digging
+    if profile_dir:
+        for proc in cluster.procs:
+            subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", "4", "-r", "200", "-f", "raw",
+                              "--threads", "--nonblocking", "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    cpu = {name: round(cpu_seconds(p.pid) - cpu_before[name], 2) for name, p in ((p.name, p) for p in cluster.procs)}
+    cpu["load-client"] = round(time.process_time() - client_before, 2)
+    latencies = [v for st in stats for v in st.latencies_ms]
+    if os.environ.get("BENCH_TIMELINE"):
+        pairs = sorted((e, v) for st in stats for e, v in zip(st.emitted_ns, st.latencies_ms, strict=True))
+        t0 = pairs[0][0] if pairs else 0
+        buckets: dict[int, list[float]] = {}
+        for e, v in pairs:
+            buckets.setdefault(int((e - t0) / 2.5e8), []).append(v)
+        for b, vals in sorted(buckets.items()):
+            p50, p99 = percentile(vals, 0.5), percentile(vals, 0.99)
+            print(f"  t={b * 0.25:5.2f}s n={len(vals):5d} p50={p50:8.1f} p99={p99:8.1f}")
+    received = sum(st.tokens for st in stats)
+    rates = [st.tokens / ((st.last_ns - st.first_ns) / 1e9) for st in stats if st.last_ns > st.first_ns]
+    return Result(
+        mode=mode,
+        scenario=sc.name,
+        runs=sc.runs,
+        expected_tokens=sc.runs * sc.tokens,
+        received_tokens=received,
+        lost_tokens=sc.runs * sc.tokens - received,
+        failed_runs=sum(1 for st in stats if st.status != "complete" or st.stored_tokens != sc.tokens),
+        p50_ms=round(percentile(latencies, 0.50), 2),
+        p99_ms=round(percentile(latencies, 0.99), 2),
+        max_ms=round(max(latencies, default=float("nan")), 2),
+        per_run_tokens_per_s_median=round(statistics.median(rates), 1) if rates else 0.0,
+        total_tokens_per_s=round(received / elapsed, 1),
+        cpu_seconds=cpu,
+        rss_mb={p.name: round(rss_mb(p.pid), 1) for p in cluster.procs},
+    )
+
+
+def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "RUN_EXECUTOR"}}
+    env.update(PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", RUN_MAX_ACTIVE_PER_USER="1000")
+    if mode == "production":
+        import psycopg
+
+        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS playground_bench WITH (FORCE)")
+            conn.execute("CREATE DATABASE playground_bench")
+        env.update(DATABASE_URL="postgres://postgres@127.0.0.1:5432/playground_bench",
+                   REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+                   CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}", CELERY_QUEUE=f"bench{os.getpid()}",
+                   DEBUG="false", SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnop",
+                   ALLOWED_HOSTS="127.0.0.1,localhost")  # fmt: skip
+    else:
+        env.update(SQLITE_PATH=str(logdir / "bench.sqlite3"))
+    cluster = Cluster(env, logdir)
+    cluster.manage("migrate", "--noinput", "-v0")
+    token = cluster.manage(
+        "shell", "-c",
+        "from django.contrib.auth import get_user_model as g; from accounts.services import token_create as t;"
+        "u, _ = g().objects.get_or_create(username='bench'); print(t(user=u, name='bench')[1])",
+    ).strip().splitlines()[-1]  # fmt: skip
+    fake = cluster.fake_openai()
+    daphne = cluster.daphne()
+    if mode == "production":
+        cluster.worker(concurrency=250)
+    return cluster, daphne.port, token, f"http://127.0.0.1:{fake.port}/v1"
+
+
+def print_table(results: list[Result]) -> None:
+    print("\n| mode | scenario | tokens recv/expected | lost | failed runs | p50 ms | p99 ms | max ms "
+          "| per-run tok/s | total tok/s | CPU s (daphne/worker/fake/client) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        cpu = "/".join(str(r.cpu_seconds.get(k, "-")) for k in ("daphne", "worker", "fake-openai", "load-client"))
+        print(f"| {r.mode} | {r.scenario} | {r.received_tokens}/{r.expected_tokens} | {r.lost_tokens} "
+              f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} | {r.per_run_tokens_per_s_median} "
+              f"| {r.total_tokens_per_s} | {cpu} |")  # fmt: skip
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=["production", "embedded", "both"], default="both")
+    parser.add_argument("--scenario", nargs="*", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument("--json", type=Path, default=Path("var/bench-results.json"))
+    args = parser.parse_args()
+    modes = ["production", "embedded"] if args.mode == "both" else [args.mode]
+    results: list[Result] = []
+    for mode in modes:
+        logdir = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
+        cluster, port, token, fake_url = start_cluster(mode, logdir)
+        try:
+            for name in args.scenario:
+                result = await run_scenario(cluster, mode, port, token, fake_url, SCENARIOS[name])
+                results.append(result)
+                print(json.dumps(asdict(result)), flush=True)
+        finally:
+            cluster.stop()
+    print_table(results)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    if subprocess.run(["redis-cli", "ping"], capture_output=True).returncode != 0:
+        print("bench: Redis is not running on 127.0.0.1:6379 (production mode needs it)", file=sys.stderr)
+    sys.exit(asyncio.run(main()))

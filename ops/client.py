@@ -1,0 +1,267 @@
+"""The terminal client: watch and drive a run over the WebSocket protocol, with rich rendering.
+
+Connects (authenticating with an `auth` frame, so the token never sits in a URL), starts the
+run with a task, renders every frame, answers input requests at the prompt, and on a dropped
+connection reconnects with `?after_seq=<last seen>` (stored messages are deduplicated by seq,
+so a replay prints nothing twice). Ctrl-C sends `stop` with a reason; twice quits at once.
+Exit status: 0 complete, 1 error, 2 stopped, 3 could not connect or not allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+from rich.console import Console
+from rich.text import Text
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from ops.terminal import Renderer, ainput, exit_code
+
+EXIT_CONNECT = 3
+FATAL_CLOSE = {4001: "not authenticated", 4003: "not allowed", 4004: "no such run"}
+COMMANDS_HELP = "commands: ping, stop [reason], quit"
+
+
+class ClientError(Exception):
+    pass
+
+
+@dataclass
+class Options:
+    server: str
+    token: str
+    team: int | None = None
+    task: str | None = None
+    interactive: bool = False
+    stop_reason: str = "Stopped from the terminal client (Ctrl-C)"
+    max_reconnects: int = 20
+
+
+def create_run(server: str, token: str, team_id: int) -> str:
+    """POST /api/runs for the team; the run's WebSocket URL."""
+    parts = urlsplit(server)
+    base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    try:
+        response = httpx.post(f"{base}/api/runs", json={"team_id": team_id}, timeout=httpx.Timeout(15.0),
+                              headers={"Authorization": f"Bearer {token}"}, trust_env=False)  # fmt: skip
+    except httpx.HTTPError as exc:
+        raise ClientError(f"cannot reach {base}: {exc}") from None
+    if response.status_code != 201:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text[:200]
+        raise ClientError(f"creating the run failed ({response.status_code}): {detail}")
+    ws_scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((ws_scheme, parts.netloc, response.json()["ws_url"], "", ""))
+
+
+class PlaygroundClient:
+    def __init__(self, options: Options, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console()
+        self.renderer = Renderer(self.console)
+        self.conn: ClientConnection | None = None
+        self.run_status = ""
+        self.started = False
+        self.quit = False
+        self.interrupts = 0
+        self.pending: list[dict[str, Any]] = []  # frames to send once (re)connected
+        self.asked_request = ""
+        self._prompt: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------ main loop
+
+    async def main(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        self.renderer.live.start()
+        try:
+            while True:
+                code = await self._one_run(await self._run_url())
+                if code is None or not self._another_run():
+                    return code if code is not None else 0
+                next_task = await self._ask("Next task (empty to quit): ")
+                if not next_task or next_task.strip() in ("", "quit"):
+                    return code
+                self._reset(next_task)
+        except ClientError as exc:
+            self.console.print(Text(str(exc), style="bold red"))
+            return EXIT_CONNECT
+        finally:
+            self.renderer.live.stop()
+            loop.remove_signal_handler(signal.SIGINT)
+            for task in self._tasks:
+                task.cancel()
+
+    def _another_run(self) -> bool:
+        return self.options.interactive and self.options.team is not None and not self.quit
+
+    def _reset(self, task: str) -> None:
+        self.options.task = task
+        self.renderer.live.stop()
+        self.renderer = Renderer(self.console)
+        self.renderer.live.start()
+        self.started, self.run_status, self.asked_request = False, "", ""
+
+    async def _run_url(self) -> str:
+        if self.options.team is not None:
+            return await asyncio.to_thread(create_run, self.options.server, self.options.token, self.options.team)
+        parts = urlsplit(self.options.server)
+        if parts.scheme not in ("ws", "wss") or "/runs/" not in parts.path:
+            raise ClientError("--server must be ws://HOST/runs/<id>, or http://HOST together with --team N")
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+    async def _one_run(self, url: str) -> int | None:
+        """Watch one run to its end; reconnects after drops. None when the user quit."""
+        failures = 0
+        while True:
+            query = urlencode({"after_seq": self.renderer.last_seq})
+            try:
+                async with connect(f"{url}?{query}", proxy=None, max_size=2**24, open_timeout=10) as conn:
+                    self.conn = conn
+                    failures = 0
+                    await self._session(conn)
+            except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+                failures += 1
+                if failures > self.options.max_reconnects:
+                    raise ClientError(f"cannot connect to {url}: {exc}") from None
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd else None
+                if code in FATAL_CLOSE:
+                    raise ClientError(f"the server closed the connection: {FATAL_CLOSE[code]} ({code})") from None
+            finally:
+                self.conn = None
+            if self.quit:
+                return None
+            status = self.renderer.final_status
+            if status is not None:
+                return exit_code(status)
+            delay = min(5.0, 0.25 * 2 ** min(failures, 5))
+            self.console.print(Text(f"connection lost; reconnecting after seq {self.renderer.last_seq}…",
+                                    style="yellow"))  # fmt: skip
+            await asyncio.sleep(delay)
+
+    async def _session(self, conn: ClientConnection) -> None:
+        await conn.send(json.dumps({"type": "auth", "token": self.options.token}))
+        while self.pending:
+            await conn.send(json.dumps(self.pending[0]))
+            self.pending.pop(0)
+        async for raw in conn:
+            frame = json.loads(raw)
+            self.renderer.frame(frame)
+            kind = frame.get("type")
+            if kind == "system":
+                self.run_status = (frame.get("run") or {}).get("status", "")
+                await self._maybe_start()
+            elif kind == "run_status":
+                self.run_status = frame.get("status", "")
+            elif kind == "input_request":
+                self._answer_later(frame)
+            elif kind in ("result", "completion"):
+                await conn.close()
+                return
+            if self.quit:
+                await conn.close()
+                return
+
+    # ------------------------------------------------------------ actions
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send now, or after the next reconnect if the connection is down."""
+        conn = self.conn
+        if conn is None:
+            self.pending.append(frame)
+            return
+        try:
+            await conn.send(json.dumps(frame))
+        except ConnectionClosed:
+            self.pending.append(frame)
+
+    async def _maybe_start(self) -> None:
+        if self.started or self.run_status != "created":
+            return
+        self.started = True
+        if self.options.task:
+            await self.send({"type": "start", "task": self.options.task})
+        elif self.options.interactive:
+            self._prompt = self._spawn(self._ask_task())  # frames (a pong) keep flowing while we ask
+        else:
+            self.console.print(Text("The run has not started; give a task with -m or use -i.", style="yellow"))
+            self.quit = True
+
+    async def _ask_task(self) -> None:
+        task = None
+        while not task:
+            task = await self._command_or_text("Task: ")
+            if task is None:
+                return
+        await self.send({"type": "start", "task": task})
+
+    def _answer_later(self, frame: dict[str, Any]) -> None:
+        request_id = str(frame.get("request_id", ""))
+        if request_id == self.asked_request:
+            return  # re-sent on reconnect while we are already asking
+        self.asked_request = request_id
+        prompt = str(frame.get("prompt") or "Your answer: ")
+        self._prompt = self._spawn(self._answer(prompt, request_id))
+
+    async def _answer(self, prompt: str, request_id: str) -> None:
+        answer = await self._command_or_text(prompt)
+        if answer is None:
+            return
+        await self.send({"type": "input_response", "response": answer, "request_id": request_id})
+
+    async def _command_or_text(self, prompt: str) -> str | None:
+        """Read a line; handle ping/stop/quit (in interactive mode) and return other text, None if handled."""
+        while True:
+            line = await self._ask(prompt)
+            if line is None:
+                await self.send({"type": "stop", "reason": "No input: the terminal's input ended"})
+                return None
+            word, _, rest = line.strip().partition(" ")
+            if self.options.interactive and word in ("ping", "quit", "stop", "help"):
+                if word == "ping":
+                    await self.send({"type": "ping"})
+                elif word == "quit":
+                    self.quit = True
+                    if self.conn is not None:
+                        await self.conn.close()
+                    return None
+                elif word == "stop":
+                    await self.send({"type": "stop", "reason": rest or self.options.stop_reason})
+                    return None
+                else:
+                    self.console.print(Text(COMMANDS_HELP, style="dim"))
+                continue
+            return line
+
+    async def _ask(self, prompt: str) -> str | None:
+        self.renderer.pause()
+        try:
+            return await ainput(prompt, self.console)
+        finally:
+            self.renderer.resume()
+
+    def _interrupt(self) -> None:
+        self.interrupts += 1
+        if self.interrupts > 1 or self.renderer.final is not None:
+            self.console.print(Text("Quitting.", style="red"))
+            os._exit(130)
+        self.console.print(Text("Stopping the run… (Ctrl-C again to quit at once)", style="yellow"))
+        self._spawn(self.send({"type": "stop", "reason": self.options.stop_reason}))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

@@ -1,0 +1,54 @@
+"""Daphne with a graceful WebSocket shutdown: `python -m ops.serve [daphne arguments]`.
+
+Plain Daphne, on SIGTERM, cancels its application coroutines and exits; clients see the TCP
+connection drop (close code 1006, "abnormal"). This wrapper first sends every open WebSocket
+a close frame with 1001 ("going away") and gives the frames a moment to leave, so clients
+(the browser UI, `playground_client`) know to reconnect, to another process behind the proxy,
+and resume by seq. Runs are unaffected: they live in Celery workers and the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import defer, reactor
+
+CLOSE_GOING_AWAY = 1001
+FLUSH_SECONDS = 0.5
+
+
+class GracefulServer(Server):
+    def kill_all_applications(self) -> Any:
+        """Daphne's shutdown trigger: close the sockets first, let the frames leave, then cancel what is left."""
+        flushed = self.close_websockets()
+        if flushed is None:
+            return super().kill_all_applications()
+        flushed.addCallback(lambda _: super(GracefulServer, self).kill_all_applications())
+        return flushed
+
+    def close_websockets(self) -> Any:
+        sockets = [
+            protocol
+            for protocol in list(getattr(self, "connections", {}))
+            if isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_OPEN
+        ]
+        for protocol in sockets:
+            # sendClose() only lets applications use 1000 and 3000-4999; 1001 is the server's own code
+            # (RFC 6455 7.4.1), so send the frame one level down.
+            protocol.sendCloseFrame(code=CLOSE_GOING_AWAY, reasonUtf8=b"server shutting down", isReply=False)
+        if not sockets:
+            return None
+        flushed: defer.Deferred[None] = defer.Deferred()
+        reactor.callLater(FLUSH_SECONDS, flushed.callback, None)  # type: ignore[arg-type]
+        return flushed
+
+
+class GracefulCommandLineInterface(CommandLineInterface):
+    server_class = GracefulServer
+
+
+if __name__ == "__main__":
+    GracefulCommandLineInterface.entrypoint()

@@ -1,0 +1,192 @@
+"""Rich rendering of run frames for the terminal commands (`run_team`, `playground_client`).
+
+One `Live` region shows the message being streamed, growing in place; each completed
+message is printed above it as a panel (tool calls and results get their own look). Stored
+messages are deduplicated by `seq`, so a replay after a reconnect prints nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.panel import Panel
+from rich.text import Text
+
+PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta"]
+EXIT_COMPLETE, EXIT_ERROR, EXIT_STOPPED = 0, 1, 2
+
+
+def exit_code(status: str) -> int:
+    return {"complete": EXIT_COMPLETE, "error": EXIT_ERROR}.get(status, EXIT_STOPPED)
+
+
+class Renderer:
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self.live = Live(console=self.console, transient=True, refresh_per_second=12, auto_refresh=True)
+        self.last_seq = 0
+        self.streaming: dict[int, tuple[str, str]] = {}
+        self.colors: dict[str, str] = {}
+        self.final: dict[str, Any] | None = None
+        self.input_request: dict[str, Any] | None = None
+        self.status = ""
+
+    def __enter__(self) -> Renderer:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+    def pause(self) -> None:
+        self.live.stop()
+
+    def resume(self) -> None:
+        self.live.start()
+
+    def color(self, source: str) -> str:
+        return self.colors.setdefault(source, PALETTE[len(self.colors) % len(PALETTE)])
+
+    # ------------------------------------------------------------ frames
+
+    def frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "message":
+            self._message(frame)
+        elif kind == "message_chunk":
+            self._chunk(frame)
+        elif kind == "input_request":
+            self.input_request = frame
+        elif kind in ("result", "completion"):
+            self._final(frame)
+        elif kind == "run_status":
+            self.status = frame.get("status", "")
+        elif kind == "system":
+            run = frame.get("run") or {}
+            self.status = run.get("status", "")
+        elif kind == "error":
+            self.console.print(Text(f"server: {frame.get('error')}", style="bold red"))
+        elif kind == "pong":
+            self.console.print(Text("pong", style="dim"))
+
+    def _chunk(self, frame: dict[str, Any]) -> None:
+        seq = int(frame.get("seq", 0))
+        if seq <= self.last_seq:
+            return  # its message is already printed
+        data = frame.get("data") or {}
+        source, text = self.streaming.get(seq, (str(data.get("source", "")), ""))
+        self.streaming[seq] = (source, text + str(data.get("content", "")))
+        self._refresh_live()
+
+    def _message(self, frame: dict[str, Any]) -> None:
+        seq = int(frame.get("seq", 0))
+        if seq and seq <= self.last_seq:
+            return
+        self.last_seq = max(self.last_seq, seq)
+        self.streaming = {s: v for s, v in self.streaming.items() if s > seq}
+        self.input_request = None
+        self._refresh_live(now=True)  # drop the streamed copy first, or printing above the live region repaints it
+        self.console.print(self.message_panel(frame.get("data") or {}))
+
+    def _refresh_live(self, now: bool = False) -> None:
+        panels = [
+            Panel(Text(text), title=f"{source} …", title_align="left", border_style=self.color(source))
+            for _, (source, text) in sorted(self.streaming.items())
+        ]
+        self.live.update(Group(*panels) if panels else Text(""), refresh=now)
+
+    def _final(self, frame: dict[str, Any]) -> None:
+        if self.final is not None:
+            return
+        self.final = frame
+        self.streaming = {}
+        self._refresh_live(now=True)
+        data = frame.get("data") or {}
+        status = self.final_status or ""
+        reason = (data.get("task_result") or {}).get("stop_reason") or ""
+        usage = data.get("usage") or {}
+        style = {"complete": "bold green", "error": "bold red"}.get(status, "bold yellow")
+        line = Text(f"Run {status}", style=style)
+        if reason:
+            line.append(f": {reason}", style="")
+        if isinstance(usage, dict) and usage.get("prompt_tokens") is not None:
+            tokens = f"  (tokens: {usage['prompt_tokens']} prompt, {usage.get('completion_tokens')} completion)"
+            line.append(tokens, style="dim")
+        self.console.print(line)
+
+    @property
+    def final_status(self) -> str | None:
+        if self.final is None:
+            return None
+        return "complete" if self.final.get("type") == "result" else ("error" if self.final.get("status") == "error"
+                                                                         else "stopped")  # fmt: skip
+
+    # ------------------------------------------------------------ one message
+
+    def message_panel(self, data: dict[str, Any]) -> RenderableType:
+        source = str(data.get("source", ""))
+        kind = str(data.get("type", "TextMessage"))
+        content = data.get("content")
+        color = self.color(source)
+        partial = data.get("partial") or (data.get("metadata") or {}).get("partial") == "true"
+        subtitle = "partial: stopped mid-stream" if partial else None
+        if kind == "ToolCallRequestEvent" and isinstance(content, list):
+            body = Text()
+            for call in content:
+                body.append("🔧 ", style="")
+                body.append(str(call.get("name", "?")), style="bold")
+                body.append(f"({_compact(call.get('arguments', ''))})\n")
+            return Panel(body, title=f"{source} · tool call", title_align="left", border_style="yellow")
+        if kind == "ToolCallExecutionEvent" and isinstance(content, list):
+            body = Text()
+            for result in content:
+                style = "red" if result.get("is_error") else "green"
+                body.append(f"↳ {result.get('name') or result.get('call_id', '')}: ", style=f"bold {style}")
+                body.append(f"{result.get('content', '')}\n")
+            return Panel(body, title=f"{source} · tool result", title_align="left", border_style="yellow")
+        if kind == "HandoffMessage":
+            target = data.get("target") or (data.get("metadata") or {}).get("target", "?")
+            return Panel(Text(str(content)), title=f"{source} → {target} (handoff)", title_align="left",
+                         border_style=color, subtitle=subtitle)  # fmt: skip
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        return Panel(Text(text), title=source, title_align="left", border_style=color, subtitle=subtitle)
+
+
+def _compact(arguments: Any) -> str:
+    if isinstance(arguments, str):
+        try:
+            return json.dumps(json.loads(arguments), ensure_ascii=False)
+        except ValueError:
+            return arguments
+    return json.dumps(arguments, ensure_ascii=False)
+
+
+def _resolve(future: asyncio.Future[str | None], value: str | None) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+async def ainput(prompt: str, console: Console) -> str | None:
+    """Read a line without blocking the loop; None at end of input. A daemon thread, so a pending
+    read never keeps the process alive once the run is over."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def read() -> None:
+        try:
+            console.print(Text(prompt, style="bold"), end="")
+            sys.stdout.flush()
+            line = sys.stdin.readline()
+            value: str | None = line.rstrip("\n") if line else None
+        except Exception:
+            value = None
+        loop.call_soon_threadsafe(_resolve, future, value)
+
+    threading.Thread(target=read, name="terminal-input", daemon=True).start()
+    return await future

@@ -1,0 +1,48 @@
+"""`manage.py playground_client`: a terminal client for a running Agent Playground server.
+
+    playground_client --server ws://HOST/runs/<id> --token T -m "task"
+    playground_client --server http://HOST --team N --token T -m "task"   # creates the run first
+    playground_client --server http://HOST --team N --token T -i          # type tasks and answers
+
+See ops/client.py for the behaviour and exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ops.client import Options, PlaygroundClient
+
+
+class Command(BaseCommand):
+    help = "Watch and drive a run from the terminal over the WebSocket protocol."
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--server", required=True, help="ws://HOST/runs/<id>, or http(s)://HOST with --team")
+        parser.add_argument("--token", default=os.environ.get("PLAYGROUND_TOKEN", ""),
+                            help="API token (default: $PLAYGROUND_TOKEN)")  # fmt: skip
+        parser.add_argument("--team", type=int, help="create a run of this team over REST first")
+        parser.add_argument("-m", "--message", help="the task to start the run with")
+        parser.add_argument("-i", "--interactive", action="store_true", help="type tasks and answers at a prompt")
+        parser.add_argument("--stop-reason", default="Stopped from the terminal client (Ctrl-C)")
+        parser.add_argument("--max-reconnects", type=int, default=20, help="consecutive failed reconnects allowed")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["token"]:
+            raise CommandError("an API token is required: --token or $PLAYGROUND_TOKEN")
+        client = PlaygroundClient(
+            Options(
+                server=options["server"], token=options["token"], team=options["team"], task=options["message"],
+                interactive=options["interactive"], stop_reason=options["stop_reason"],
+                max_reconnects=options["max_reconnects"],
+            )
+        )  # fmt: skip
+        code = asyncio.run(client.main())
+        if code:
+            raise SystemExit(code)

@@ -1,0 +1,492 @@
+// The playground page: sessions on the left, the selected session's runs as cards, one composer.
+import { api, apiAll } from "./api.js";
+import { clear, formatTime, h } from "./dom.js";
+import { attachLive } from "./live.js";
+import { isTerminal, loadStored, RunView } from "./runview.js";
+import { ConnectionIndicator } from "./socket.js";
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  teamSelect: $("team-select"),
+  newSession: $("new-session"),
+  sessionList: $("session-list"),
+  title: $("session-title"),
+  team: $("session-team"),
+  actions: $("session-actions"),
+  rename: $("rename-session"),
+  del: $("delete-session"),
+  thread: $("thread"),
+  inner: $("thread-inner"),
+  empty: $("empty"),
+  jump: $("jump"),
+  live: $("live-status"),
+  composer: $("composer"),
+  task: $("task"),
+  action: $("composer-action"),
+  note: $("composer-note"),
+  sidebar: $("sidebar"),
+  sidebarToggle: $("sidebar-toggle"),
+};
+
+const state = {
+  teams: [],
+  sessions: [],
+  session: null,
+  views: new Map(),
+  sockets: new Map(),
+  follow: true,
+  stopping: false,
+  loadToken: 0,
+};
+const indicator = new ConnectionIndicator($("conn"));
+
+function announce(text) {
+  els.live.textContent = text;
+}
+
+// ------------------------------------------------------------------ scrolling
+
+function atBottom() {
+  const t = els.thread;
+  return t.scrollHeight - t.scrollTop - t.clientHeight < 48;
+}
+
+let scrollQueued = false;
+let lastTop = 0;
+function contentChanged() {
+  if (scrollQueued) return;
+  scrollQueued = true;
+  requestAnimationFrame(() => {
+    scrollQueued = false;
+    if (state.follow || atBottom()) {
+      state.follow = true;
+      els.thread.scrollTop = els.thread.scrollHeight;
+      lastTop = els.thread.scrollTop;
+      els.jump.hidden = true;
+    } else {
+      els.jump.hidden = false;
+    }
+  });
+}
+
+// Follow stops only when the reader scrolls away from the bottom themselves: the browser also
+// fires scroll events when content shrinks under us (a streamed bubble replaced by tool rows).
+let userScrollUntil = 0;
+for (const type of ["wheel", "touchmove", "pointerdown", "keydown"]) {
+  els.thread.addEventListener(type, () => (userScrollUntil = Date.now() + 1500), { passive: true });
+}
+els.thread.addEventListener("scroll", () => {
+  const top = els.thread.scrollTop;
+  if (atBottom()) {
+    state.follow = true;
+    els.jump.hidden = true;
+  } else if (Date.now() < userScrollUntil && top < lastTop) {
+    state.follow = false;
+    els.jump.hidden = false;
+  }
+  lastTop = top;
+});
+els.jump.addEventListener("click", () => {
+  state.follow = true;
+  els.thread.scrollTop = els.thread.scrollHeight;
+  els.jump.hidden = true;
+  els.thread.focus({ preventScroll: true });
+});
+
+// ------------------------------------------------------------------ composer
+
+function activeView() {
+  const views = [...state.views.values()];
+  for (let i = views.length - 1; i >= 0; i -= 1) {
+    if (!isTerminal(views[i].run.status)) return views[i];
+  }
+  return null;
+}
+
+function teamOf(session) {
+  return session && state.teams.find((t) => t.id === session.team_id);
+}
+
+function updateComposer() {
+  const session = state.session;
+  const active = activeView();
+  const action = els.action;
+  if (!session) {
+    els.task.disabled = true;
+    action.disabled = true;
+    action.textContent = "Send";
+    els.note.textContent = "";
+    return;
+  }
+  if (active) {
+    action.textContent = state.stopping || active.run.status === "stopping" ? "Stopping…" : "Stop";
+    action.classList.remove("primary");
+    action.classList.add("danger");
+    action.disabled = state.stopping || active.run.status === "stopping";
+    action.setAttribute("aria-keyshortcuts", "Escape");
+    const waiting = active.run.status === "awaiting_input";
+    els.task.disabled = waiting;
+    els.task.placeholder = waiting ? "Answer the question above first…" : "The team is working; you can type your next task.";
+    els.note.textContent = waiting
+      ? "The run is waiting for you: answer in the highlighted card above."
+      : "Running. Stop (or Esc) ends it and keeps what was written so far.";
+    return;
+  }
+  state.stopping = false;
+  action.textContent = "Send";
+  action.classList.add("primary");
+  action.classList.remove("danger");
+  action.removeAttribute("aria-keyshortcuts");
+  const hasTeam = Boolean(session.team_id);
+  action.disabled = !hasTeam;
+  els.task.disabled = !hasTeam;
+  els.task.placeholder = hasTeam ? "Describe a task for the team…" : "This session's team was deleted: start a new session.";
+  els.note.textContent = hasTeam ? "Enter sends, Shift+Enter adds a line." : "";
+}
+
+async function stopActive() {
+  const view = activeView();
+  if (!view || state.stopping) return;
+  state.stopping = true;
+  updateComposer();
+  try {
+    await api("POST", `/runs/${view.run.id}/stop`, { reason: "Stopped by user" });
+  } catch (err) {
+    if (err.status !== 409) view.notice(`Could not stop the run: ${err.message}`);
+    state.stopping = false;
+  }
+  updateComposer();
+}
+
+async function startRun() {
+  const session = state.session;
+  const task = els.task.value.trim();
+  if (!session || !task) {
+    els.task.focus();
+    return;
+  }
+  els.action.disabled = true;
+  try {
+    // Created without its task, started once the socket is live: the first tokens must not
+    // stream before anyone listens (chunks are not stored, so they could not be replayed).
+    const run = await api("POST", "/runs", { session_id: session.id });
+    if (state.session !== session) return; // the reader moved to another session meanwhile
+    els.task.value = "";
+    maybeNameSession(session, task);
+    state.follow = true;
+    addView({ ...run, task }, false, task);
+    updateComposer();
+  } catch (err) {
+    els.note.textContent = `Could not start the run: ${err.message}`;
+    els.action.disabled = false;
+  }
+}
+
+async function maybeNameSession(session, task) {
+  // A session still named after its team gets its first task as the name: history that means something.
+  const team = teamOf(session);
+  if (state.views.size > 0 || !team || session.name !== team.name) return;
+  const name = task.replace(/\s+/g, " ").slice(0, 80);
+  try {
+    const updated = await api("PATCH", `/sessions/${session.id}`, { name });
+    Object.assign(session, updated);
+    renderSessions();
+    renderHead();
+  } catch (err) {
+    /* naming is a nicety */
+  }
+}
+
+els.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (activeView()) stopActive();
+  else startRun();
+});
+els.task.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    if (!activeView()) startRun();
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  if (document.activeElement && document.activeElement.classList.contains("rename-input")) return;
+  if (activeView()) {
+    event.preventDefault();
+    stopActive();
+  }
+});
+
+// ------------------------------------------------------------------ runs
+
+function startWhenLive(view, task) {
+  let started = false;
+  const start = async () => {
+    if (started) return;
+    started = true;
+    clearTimeout(fallback);
+    try {
+      await api("POST", `/runs/${view.run.id}/start`, { task });
+    } catch (err) {
+      view.notice(`Could not start the run: ${err.message}`);
+      api("POST", `/runs/${view.run.id}/stop`, { reason: "Could not start" }).catch(() => {});
+    }
+  };
+  // If the socket cannot connect, start anyway: the transcript is stored and replays later.
+  const fallback = setTimeout(start, 5000);
+  return start;
+}
+
+function addView(run, stored, task = null) {
+  const view = new RunView(run, {
+    announce,
+    onStatus: (v) => {
+      updateComposer();
+      if (v.run.status === "awaiting_input") state.follow = true;
+    },
+    onChange: contentChanged,
+  });
+  state.views.set(run.id, view);
+  els.empty.hidden = true;
+  els.inner.append(view.el);
+  if (stored) loadStored(view, run);
+  if (!isTerminal(run.status)) {
+    const onConnected = task ? startWhenLive(view, task) : () => {};
+    state.sockets.set(run.id, attachLive(view, indicator, { onConnected }));
+  }
+  contentChanged();
+  return view;
+}
+
+function closeAll() {
+  for (const socket of state.sockets.values()) {
+    socket.close();
+    indicator.untrack(socket);
+  }
+  state.sockets.clear();
+  for (const view of state.views.values()) {
+    view.destroy();
+    view.el.remove();
+  }
+  state.views.clear();
+  state.stopping = false;
+}
+
+// ------------------------------------------------------------------ sessions
+
+function renderHead() {
+  const session = state.session;
+  els.actions.hidden = !session;
+  els.title.textContent = session ? session.name : "No session selected";
+  const team = teamOf(session);
+  els.team.textContent = session ? (team ? `Team: ${team.name}` : "No team") : "";
+  document.title = session ? `${session.name} · Agent Playground` : "Playground · Agent Playground";
+}
+
+function renderSessions() {
+  clear(els.sessionList);
+  if (!state.sessions.length) {
+    els.sessionList.append(h("li", { class: "muted small" }, "No sessions yet. Pick a team above and start one."));
+    return;
+  }
+  for (const session of state.sessions) {
+    const team = teamOf(session);
+    const current = state.session && state.session.id === session.id;
+    els.sessionList.append(
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          {
+            href: `/?session=${session.id}`,
+            class: "session-link",
+            "aria-current": current ? "page" : null,
+            "data-session-id": session.id,
+            onclick: (event) => {
+              event.preventDefault();
+              selectSession(session.id);
+              els.sidebar.classList.remove("open");
+              els.sidebarToggle.setAttribute("aria-expanded", "false");
+            },
+          },
+          h("span", { class: "session-name" }, session.name),
+          h("span", { class: "muted small" }, `${team ? team.name : "no team"} · ${formatTime(session.updated_at)}`),
+        ),
+      ),
+    );
+  }
+}
+
+function renderEmptyState() {
+  const team = teamOf(state.session);
+  clear(els.empty);
+  els.empty.append(h("p", {}, "No runs yet in this session. Type a task below and press Send."));
+  if (team && team.description) els.empty.append(h("p", { class: "muted" }, team.description));
+  els.empty.hidden = false;
+}
+
+async function selectSession(id) {
+  const token = ++state.loadToken;
+  closeAll();
+  const session = state.sessions.find((s) => s.id === id);
+  if (!session) return;
+  state.session = session;
+  history.replaceState(null, "", `/?session=${id}`);
+  renderHead();
+  renderSessions();
+  resetRename();
+  resetDelete();
+  renderEmptyState();
+  updateComposer();
+  let runs;
+  try {
+    runs = await apiAll(`/sessions/${id}/runs`);
+  } catch (err) {
+    if (token !== state.loadToken) return;
+    clear(els.empty).append(h("p", { class: "banner error", role: "alert" }, `Could not load this session: ${err.message}`));
+    return;
+  }
+  if (token !== state.loadToken) return;
+  state.follow = true;
+  for (const run of runs) addView(run, true);
+  if (!runs.length) renderEmptyState();
+  updateComposer();
+  if (!els.task.disabled) els.task.focus();
+}
+
+els.newSession.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const teamId = Number(els.teamSelect.value);
+  const team = state.teams.find((t) => t.id === teamId);
+  if (!team) return;
+  // Until the new session is shown, nothing may be sent to the old one.
+  const previous = state.session;
+  closeAll();
+  state.loadToken += 1;
+  state.session = null;
+  updateComposer();
+  try {
+    const session = await api("POST", "/sessions", { name: team.name, team_id: team.id });
+    state.sessions.unshift(session);
+    await selectSession(session.id);
+    els.sidebar.classList.remove("open");
+  } catch (err) {
+    if (previous) await selectSession(previous.id);
+    els.note.textContent = `Could not create the session: ${err.message}`;
+  }
+});
+
+// Rename inline: the title becomes a field; Enter saves, Escape cancels.
+function resetRename() {
+  const input = document.querySelector(".rename-input");
+  if (input) input.remove();
+  els.title.hidden = false;
+  els.rename.hidden = false;
+}
+
+els.rename.addEventListener("click", () => {
+  const session = state.session;
+  if (!session) return;
+  const input = h("input", { type: "text", class: "rename-input", value: session.name, "aria-label": "Session name", maxlength: 200 });
+  els.title.hidden = true;
+  els.rename.hidden = true;
+  els.title.after(input);
+  input.focus();
+  input.select();
+  input.addEventListener("keydown", async (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      resetRename();
+      els.rename.focus();
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      const name = input.value.trim();
+      if (!name) return;
+      try {
+        const updated = await api("PATCH", `/sessions/${session.id}`, { name });
+        Object.assign(session, updated);
+        renderSessions();
+        renderHead();
+      } catch (err) {
+        els.note.textContent = `Could not rename: ${err.message}`;
+      }
+      resetRename();
+      els.rename.focus();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(resetRename, 150));
+});
+
+// Delete needs a second click on the same button (no modal dialogs).
+function resetDelete() {
+  els.del.textContent = "Delete";
+  delete els.del.dataset.confirm;
+}
+
+els.del.addEventListener("click", async () => {
+  const session = state.session;
+  if (!session) return;
+  if (!els.del.dataset.confirm) {
+    els.del.dataset.confirm = "1";
+    els.del.textContent = "Click again to delete";
+    setTimeout(resetDelete, 4000);
+    return;
+  }
+  resetDelete();
+  try {
+    await api("DELETE", `/sessions/${session.id}`);
+  } catch (err) {
+    els.note.textContent = `Could not delete: ${err.message}`;
+    return;
+  }
+  closeAll();
+  state.sessions = state.sessions.filter((s) => s.id !== session.id);
+  state.session = null;
+  renderSessions();
+  if (state.sessions.length) await selectSession(state.sessions[0].id);
+  else {
+    history.replaceState(null, "", "/");
+    renderHead();
+    clear(els.empty).append(h("p", {}, "Session deleted. Start a new one from a team."));
+    els.empty.hidden = false;
+    updateComposer();
+  }
+});
+
+els.sidebarToggle.addEventListener("click", () => {
+  const open = els.sidebar.classList.toggle("open");
+  els.sidebarToggle.setAttribute("aria-expanded", String(open));
+});
+
+// ------------------------------------------------------------------ start
+
+async function init() {
+  try {
+    [state.teams, state.sessions] = await Promise.all([apiAll("/teams"), apiAll("/sessions")]);
+  } catch (err) {
+    clear(els.empty).append(h("p", { class: "banner error", role: "alert" }, `Could not load: ${err.message}`));
+    clear(els.sessionList);
+    return;
+  }
+  clear(els.teamSelect);
+  if (!state.teams.length) {
+    els.teamSelect.append(h("option", { value: "" }, "No teams: add one on the Teams page"));
+  }
+  for (const team of state.teams) {
+    els.teamSelect.append(h("option", { value: team.id }, team.shared && !team.editable ? `${team.name} (shared by ${team.owner})` : team.name));
+  }
+  const params = new URLSearchParams(window.location.search);
+  const wanted = Number(params.get("session"));
+  const wantedTeam = Number(params.get("team"));
+  if (wantedTeam && state.teams.some((t) => t.id === wantedTeam)) els.teamSelect.value = String(wantedTeam);
+  renderSessions();
+  if (wanted && state.sessions.some((s) => s.id === wanted)) await selectSession(wanted);
+  else if (state.sessions.length && !wantedTeam) await selectSession(state.sessions[0].id);
+  else {
+    clear(els.empty).append(h("p", {}, state.teams.length ? "Pick a team on the left and press New session." : "Add a team on the Teams page first."));
+    updateComposer();
+  }
+}
+
+init();

@@ -1,0 +1,42 @@
+// /runs/<id>/: one run alone. A finished run replays its stored transcript through the same
+// components as a live one; an active run then keeps streaming.
+import { api, apiAll } from "./api.js";
+import { h } from "./dom.js";
+import { attachLive } from "./live.js";
+import { isTerminal, loadStored, RunView } from "./runview.js";
+import { ConnectionIndicator } from "./socket.js";
+
+const runId = JSON.parse(document.getElementById("run-id").textContent);
+const inner = document.getElementById("thread-inner");
+const loading = document.getElementById("run-loading");
+const live = document.getElementById("live-status");
+const indicator = new ConnectionIndicator(document.getElementById("conn"));
+
+async function init() {
+  let run;
+  try {
+    run = await api("GET", `/runs/${runId}`);
+    run.messages = await apiAll(`/runs/${runId}/messages`);
+  } catch (err) {
+    loading.replaceWith(h("p", { class: "banner error", role: "alert" }, `Could not load the run: ${err.message}`));
+    return;
+  }
+  const view = new RunView(run, { announce: (text) => (live.textContent = text), link: false });
+  loading.remove();
+  inner.append(view.el);
+  loadStored(view, run);
+  if (!isTerminal(run.status)) {
+    attachLive(view, indicator);
+    const stop = h("button", { type: "button", class: "danger", onclick: () => api("POST", `/runs/${runId}/stop`, { reason: "Stopped by user" }).catch((e) => view.notice(e.message)) }, "Stop");
+    view.el.querySelector(".run-head").append(stop);
+    view.onStatus = (v) => {
+      stop.hidden = isTerminal(v.run.status);
+    };
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !isTerminal(view.run.status)) stop.click();
+    });
+  }
+  document.title = `${run.task || `Run #${run.id}`} · Agent Playground`;
+}
+
+init();

@@ -1,0 +1,483 @@
+// One run as a card: header (task, status), messages as agent bubbles, tool rows, hand-offs,
+// the human input card, errors and the closing stats. Live frames and a stored transcript go
+// through the same methods, so a replay looks exactly like the live run did.
+import { api } from "./api.js";
+import { agentHue, formatDuration, formatTime, h, prettyJson } from "./dom.js";
+import { setMarkdown } from "./markdown.js";
+
+export const STATUS_LABELS = {
+  created: "starting",
+  queued: "running",
+  running: "running",
+  awaiting_input: "waiting for you",
+  stopping: "stopping…",
+  complete: "completed",
+  stopped: "stopped",
+  error: "failed",
+};
+const TERMINAL = new Set(["complete", "stopped", "error"]);
+const TEXT_TYPES = new Set(["TextMessage", "ToolCallSummaryMessage", "StopMessage", "UserInputRequestedEvent"]);
+
+export function isTerminal(status) {
+  return TERMINAL.has(status);
+}
+
+function isPartial(data) {
+  return Boolean(data.partial) || (data.metadata && data.metadata.partial === "true");
+}
+
+function contentText(content) {
+  if (typeof content === "string") return content;
+  return prettyJson(content);
+}
+
+export class RunView {
+  /**
+   * run: {id, task, status, ...} (REST RunOut or the WS `run` summary).
+   * opts.onStatus(view) is called whenever the status changes; opts.announce(text) speaks to screen readers.
+   */
+  constructor(run, { onStatus = () => {}, announce = () => {}, onChange = () => {}, link = true } = {}) {
+    this.run = { ...run };
+    this.onStatus = onStatus;
+    this.announce = announce;
+    this.onChange = onChange;
+    this.items = new Map(); // seq -> element (final or streaming)
+    this.final = new Set(); // seqs of stored messages already rendered
+    this.streams = new Map(); // seq -> {el, text, source, pending}
+    this.toolRows = new Map(); // call id -> row element
+    this.humans = new Set(["user"]);
+    this.messageCount = 0;
+    this.lastAgent = "";
+    this.inputRequest = null;
+    this.countdownTimer = null;
+    this.build(link);
+    this.setStatus(run.status, true);
+    if (isTerminal(run.status)) this.renderFinished();
+  }
+
+  get lastSeq() {
+    let max = 0;
+    for (const seq of this.final) max = Math.max(max, seq);
+    return max;
+  }
+
+  build(link) {
+    this.statusEl = h("span", { class: "badge", "data-testid": "run-status" });
+    this.msgs = h("ol", { class: "msgs", "aria-label": "Messages" });
+    this.inputSlot = h("div", { class: "input-slot" });
+    this.notices = h("div", { class: "notices" });
+    this.foot = h("footer", { class: "run-foot muted small" });
+    const title = h("h2", { class: "run-task", title: this.run.task || "" }, this.run.task || "(no task yet)");
+    const meta = h("span", { class: "run-meta muted small" }, formatTime(this.run.created_at || new Date().toISOString()));
+    if (link) meta.append(" · ", h("a", { href: `/runs/${this.run.id}/` }, `run #${this.run.id}`));
+    this.el = h(
+      "article",
+      { class: "run", "data-run-id": this.run.id, "aria-label": `Run: ${this.run.task || this.run.id}` },
+      h("header", { class: "run-head" }, title, this.statusEl, meta),
+      this.msgs,
+      this.inputSlot,
+      this.notices,
+      this.foot,
+    );
+  }
+
+  // ------------------------------------------------------------------ status
+
+  setStatus(status, initial = false) {
+    if (!status) return;
+    const changed = status !== this.run.status || initial;
+    this.run.status = status;
+    this.el.dataset.status = status;
+    this.statusEl.textContent = STATUS_LABELS[status] || status;
+    this.statusEl.className = `badge badge-${status}`;
+    if (status !== "awaiting_input") this.hideInput();
+    if (changed && !initial) {
+      this.announce(`Run ${STATUS_LABELS[status] || status}`);
+    }
+    if (changed) this.onStatus(this);
+  }
+
+  updateRun(summary) {
+    if (!summary) return;
+    const { status, ...rest } = summary;
+    if (!rest.task) delete rest.task; // a run created before its `start` has no task yet
+    Object.assign(this.run, rest);
+    if (summary.task) this.el.querySelector(".run-task").textContent = summary.task;
+    this.setStatus(summary.status);
+    if (summary.status === "awaiting_input" && summary.input_request) this.showInput(summary.input_request);
+    if (isTerminal(summary.status)) this.renderFinished();
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  applyFrame(frame) {
+    switch (frame.type) {
+      case "system":
+        if (frame.run) this.updateRun(frame.run);
+        break;
+      case "message":
+        this.addMessage(frame.seq, frame.data);
+        break;
+      case "message_chunk":
+        this.addChunk(frame.seq, frame.data);
+        break;
+      case "input_request":
+        this.setStatus("awaiting_input");
+        this.showInput({
+          id: frame.request_id,
+          prompt: frame.prompt,
+          source: frame.source || (frame.data && frame.data.agent),
+          deadline: frame.deadline,
+        });
+        break;
+      case "run_status":
+        this.updateRun({ ...(frame.run || {}), status: frame.status });
+        break;
+      case "result":
+      case "completion":
+        this.finish(frame);
+        break;
+      case "error":
+        this.notice(frame.error || "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A stored message (seq is its place in the run). Never rendered twice. */
+  addMessage(seq, data) {
+    if (this.final.has(seq)) return;
+    this.final.add(seq);
+    this.messageCount += 1;
+    const stream = this.streams.get(seq);
+    if (stream) {
+      this.streams.delete(seq);
+      cancelAnimationFrame(stream.raf);
+    }
+    if (seq === 1 && data.source === "user" && data.content === this.run.task) {
+      // The task is the card's title; its echo as message 1 is not shown again.
+      this.place(seq, h("li", { class: "task-echo", hidden: true, "data-seq": seq }));
+      this.onChange(this);
+      return;
+    }
+    const el = this.renderMessage(seq, data);
+    this.place(seq, el);
+    if (!this.humans.has(data.source) && data.type !== "ToolCallExecutionEvent") this.lastAgent = data.source;
+    this.onChange(this);
+  }
+
+  addChunk(seq, data) {
+    if (this.final.has(seq)) return; // its message is already here
+    let stream = this.streams.get(seq);
+    if (!stream) {
+      const el = this.bubble(seq, data.source, "");
+      el.classList.add("streaming");
+      stream = { el, text: "", source: data.source, raf: 0 };
+      this.streams.set(seq, stream);
+      this.place(seq, el);
+      this.announce(`${data.source} is writing`);
+    }
+    stream.text += data.content || "";
+    if (!stream.raf) {
+      stream.raf = requestAnimationFrame(() => {
+        stream.raf = 0;
+        setMarkdown(stream.el.querySelector(".md"), stream.text);
+        this.onChange(this);
+      });
+    }
+  }
+
+  /** After a reconnect, text streamed while away is missing: drop half-streamed bubbles; the stored message replaces them. */
+  resetStreams() {
+    for (const [seq, stream] of this.streams) {
+      cancelAnimationFrame(stream.raf);
+      stream.el.remove();
+      this.items.delete(seq);
+    }
+    this.streams.clear();
+  }
+
+  place(seq, el) {
+    const old = this.items.get(seq);
+    if (old) {
+      old.replaceWith(el);
+    } else {
+      let before = null;
+      for (const child of this.msgs.children) {
+        if (Number(child.dataset.seq) > seq) {
+          before = child;
+          break;
+        }
+      }
+      this.msgs.insertBefore(el, before);
+    }
+    this.items.set(seq, el);
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  bubble(seq, source, text, { kind = "" } = {}) {
+    const mine = this.humans.has(source);
+    const md = h("div", { class: "md" });
+    if (text) setMarkdown(md, text);
+    const el = h(
+      "li",
+      {
+        class: `msg${mine ? " mine" : ""}${kind ? ` ${kind}` : ""}`,
+        "data-seq": seq,
+        "data-source": source,
+        style: `--hue: ${agentHue(source)}`,
+      },
+      h("span", { class: "avatar", "aria-hidden": "true" }, (source || "?").slice(0, 1).toUpperCase()),
+      h("div", { class: "bubble" }, h("div", { class: "msg-meta" }, h("span", { class: "author" }, mine && source.toLowerCase() !== "you" ? `${source} (you)` : source)), md),
+    );
+    return el;
+  }
+
+  renderMessage(seq, data) {
+    const type = data.type || "TextMessage";
+    if (type === "ToolCallRequestEvent" && Array.isArray(data.content)) return this.renderToolCalls(seq, data);
+    if (type === "ToolCallExecutionEvent" && Array.isArray(data.content)) return this.renderToolResults(seq, data);
+    if (type === "HandoffMessage") {
+      const target = data.target || (data.metadata && data.metadata.target) || "?";
+      return h(
+        "li",
+        { class: "handoff", "data-seq": seq, style: `--hue: ${agentHue(data.source)}` },
+        h("span", { class: "handoff-arrow" }, h("strong", {}, data.source), " handed off to ", h("strong", {}, target)),
+        data.content ? h("span", { class: "muted small handoff-text" }, ` — ${data.content}`) : null,
+      );
+    }
+    if (type === "SelectSpeakerEvent") {
+      return h("li", { class: "event muted small", "data-seq": seq }, `Next speaker: ${contentText(data.content)}`);
+    }
+    const kind = type === "ToolCallSummaryMessage" ? "tool-summary" : type === "StopMessage" ? "stop-msg" : "";
+    const el = this.bubble(seq, data.source, contentText(data.content), { kind });
+    const meta = el.querySelector(".msg-meta");
+    if (type === "ToolCallSummaryMessage") meta.append(h("span", { class: "tag" }, "tool result"));
+    if (type === "StopMessage") meta.append(h("span", { class: "tag" }, "stop"));
+    if (!TEXT_TYPES.has(type)) meta.append(h("span", { class: "tag" }, type));
+    if (isPartial(data)) {
+      el.classList.add("partial");
+      meta.append(h("span", { class: "tag tag-stopped", "data-testid": "partial-tag" }, "stopped"));
+    }
+    if (data.models_usage) {
+      const u = data.models_usage;
+      meta.append(h("span", { class: "tokens muted small", title: "prompt + completion tokens" }, `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tok`));
+    }
+    return el;
+  }
+
+  renderToolCalls(seq, data) {
+    const wrap = h("li", { class: "tools", "data-seq": seq, "data-source": data.source, style: `--hue: ${agentHue(data.source)}` });
+    wrap.append(h("div", { class: "msg-meta" }, h("span", { class: "author" }, data.source), h("span", { class: "muted small" }, " called")));
+    const running = !isTerminal(this.run.status);
+    for (const call of data.content) {
+      const result = h("div", { class: "tool-result muted" }, running ? "running…" : "no result");
+      const state = h("span", { class: "tool-state" }, running ? "running" : "");
+      const row = h(
+        "details",
+        { class: "tool-row", "data-call-id": call.id || "", "data-started": data.created_at || "", open: running },
+        h("summary", {}, h("span", { class: "tool-icon", "aria-hidden": "true" }, "⚙"), h("code", { class: "tool-name" }, call.name || "tool"), " ", state),
+        h("div", { class: "tool-body" }, h("div", { class: "small muted" }, "Arguments"), h("pre", { class: "tool-args" }, prettyJson(call.arguments ?? {})), h("div", { class: "small muted" }, "Result"), result),
+      );
+      this.toolRows.set(call.id, row);
+      wrap.append(row);
+    }
+    return wrap;
+  }
+
+  renderToolResults(seq, data) {
+    const orphans = [];
+    for (const res of data.content) {
+      const row = this.toolRows.get(res.call_id);
+      if (!row) {
+        orphans.push(res);
+        continue;
+      }
+      const resultEl = row.querySelector(".tool-result");
+      resultEl.className = `tool-result${res.is_error ? " tool-error" : ""}`;
+      resultEl.replaceChildren(h("pre", {}, contentText(res.content)));
+      const state = row.querySelector(".tool-state");
+      const started = row.dataset.started ? Date.parse(row.dataset.started) : NaN;
+      const ended = data.created_at ? Date.parse(data.created_at) : NaN;
+      const took = Number.isFinite(started) && Number.isFinite(ended) ? ` · ${formatDuration(Math.max(0, ended - started) / 1000)}` : "";
+      state.textContent = `${res.is_error ? "failed" : "done"}${took}`;
+      state.className = `tool-state ${res.is_error ? "failed" : "done"}`;
+      row.open = Boolean(res.is_error); // collapsed once done; an error stays visible
+      if (res.is_error) row.classList.add("tool-failed");
+    }
+    // The execution event has no bubble of its own: it fills the rows of its request.
+    const el = h("li", { class: "tool-results", "data-seq": seq, hidden: orphans.length === 0 });
+    for (const res of orphans) {
+      el.append(h("details", { class: "tool-row" }, h("summary", {}, h("code", {}, res.name || "tool"), " result"), h("pre", {}, contentText(res.content))));
+    }
+    return el;
+  }
+
+  // ------------------------------------------------------------------ human input
+
+  showInput(request) {
+    if (!request || !request.id) return;
+    if (this.inputRequest && this.inputRequest.id === request.id) return;
+    this.hideInput();
+    if (request.source) this.humans.add(request.source);
+    this.inputRequest = request;
+    const asker = this.lastAgent || request.source || "The team";
+    const fieldId = `answer-${this.run.id}`;
+    const field = h("input", { type: "text", id: fieldId, class: "answer", autocomplete: "off", required: true });
+    const countdown = h("p", { class: "countdown small", "aria-live": "off" });
+    const error = h("p", { class: "field-error small", role: "alert" });
+    const submit = h("button", { type: "submit", class: "primary" }, "Submit");
+    const form = h(
+      "form",
+      { class: "answer-form" },
+      h("label", { for: fieldId }, "Your answer"),
+      h("div", { class: "answer-row" }, field, submit),
+      error,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      error.textContent = "";
+      try {
+        await api("POST", `/runs/${this.run.id}/input`, { response: field.value, request_id: request.id });
+        this.hideInput();
+      } catch (err) {
+        if (err.status === 409) {
+          this.hideInput(); // answered elsewhere (another tab) or the run moved on
+        } else {
+          error.textContent = err.message;
+          submit.disabled = false;
+        }
+      }
+    });
+    this.inputEl = h(
+      "section",
+      { class: "input-card", "aria-label": `${asker} asks you`, style: `--hue: ${agentHue(asker)}`, "data-testid": "input-card" },
+      h("div", { class: "msg-meta" }, h("span", { class: "author" }, asker), h("span", { class: "muted" }, " asks you")),
+      h("p", { class: "prompt" }, request.prompt || "Your input is needed."),
+      form,
+      countdown,
+    );
+    this.inputSlot.replaceChildren(this.inputEl);
+    if (request.deadline) {
+      const deadline = Date.parse(request.deadline);
+      const tick = () => {
+        const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+        countdown.textContent = left > 0 ? `Time left to answer: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : "Time is up.";
+      };
+      tick();
+      this.countdownTimer = setInterval(tick, 1000);
+    }
+    this.announce(`${asker} asks you: ${request.prompt || ""}`);
+    this.onChange(this);
+    requestAnimationFrame(() => field.focus());
+  }
+
+  hideInput() {
+    clearInterval(this.countdownTimer);
+    this.countdownTimer = null;
+    this.inputRequest = null;
+    if (this.inputEl) {
+      this.inputEl.remove();
+      this.inputEl = null;
+    }
+  }
+
+  // ------------------------------------------------------------------ the end
+
+  finish(frame) {
+    const status = frame.type === "result" ? "complete" : frame.status === "error" ? "error" : "stopped";
+    const data = frame.data || {};
+    const taskResult = data.task_result || {};
+    if (frame.error) this.run.error = frame.error;
+    if (status !== "error" && taskResult.stop_reason) this.run.stop_reason = taskResult.stop_reason;
+    if (data.usage && typeof data.usage === "object") this.run.usage = data.usage;
+    if (typeof data.duration === "number") this.run.duration = data.duration;
+    this.setStatus(status);
+    this.renderFinished();
+  }
+
+  renderFinished() {
+    for (const [seq, stream] of this.streams) {
+      // A stream cut off with no stored message: keep the text, mark it stopped, no caret.
+      cancelAnimationFrame(stream.raf);
+      setMarkdown(stream.el.querySelector(".md"), stream.text);
+      stream.el.classList.remove("streaming");
+      stream.el.classList.add("partial");
+      this.streams.delete(seq);
+    }
+    for (const row of this.msgs.querySelectorAll(".tool-state")) {
+      if (row.textContent === "running") row.textContent = "no result";
+    }
+    this.hideInput();
+    this.renderError();
+    this.renderStats();
+    this.onChange(this);
+  }
+
+  renderError() {
+    const existing = this.el.querySelector(".error-card");
+    if (existing) existing.remove();
+    if (this.run.status !== "error") return;
+    const text = this.run.error || "The run failed.";
+    const firstLine = text.split("\n")[0];
+    const card = h(
+      "div",
+      { class: "error-card", role: "alert", "data-testid": "run-error" },
+      h("strong", {}, "Run failed: "),
+      h("span", {}, firstLine.length > 300 ? `${firstLine.slice(0, 300)}…` : firstLine),
+      h("details", {}, h("summary", {}, "Details"), h("pre", {}, text)),
+    );
+    this.notices.before(card);
+  }
+
+  renderStats() {
+    const run = this.run;
+    const parts = [];
+    parts.push(`${this.messageCount} message${this.messageCount === 1 ? "" : "s"}`);
+    const usage = run.usage || {};
+    if (usage && (usage.total !== undefined || usage.prompt_tokens !== undefined)) {
+      const total = usage.total ?? (usage.prompt_tokens || 0) + (usage.completion_tokens || 0);
+      parts.push(`${total} tokens (${usage.prompt_tokens || 0} prompt + ${usage.completion_tokens || 0} completion)`);
+    }
+    let duration = run.duration;
+    if (duration === undefined && run.started_at && run.finished_at) {
+      duration = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
+    }
+    if (typeof duration === "number") parts.push(formatDuration(duration));
+    const reason = run.status === "error" ? "" : run.stop_reason;
+    const line = h("span", { "data-testid": "run-stats" }, parts.join(" · "));
+    const children = [line];
+    if (reason) children.push(h("span", { class: "stop-reason" }, ` · ${reason}`));
+    const perAgent = usage.per_agent && Object.keys(usage.per_agent).length ? usage.per_agent : null;
+    if (perAgent) {
+      const list = h("ul", { class: "per-agent" });
+      for (const [name, u] of Object.entries(perAgent)) {
+        list.append(h("li", { style: `--hue: ${agentHue(name)}` }, h("span", { class: "dot-agent" }), `${name}: ${u.total ?? (u.prompt_tokens || 0) + (u.completion_tokens || 0)} tokens`));
+      }
+      children.push(h("details", { class: "usage-details" }, h("summary", {}, "Tokens per agent"), list));
+    }
+    this.foot.replaceChildren(...children);
+  }
+
+  notice(text) {
+    const el = h("div", { class: "notice small", role: "status" }, text, " ", h("button", { type: "button", class: "link", onclick: () => el.remove() }, "dismiss"));
+    this.notices.append(el);
+    this.onChange(this);
+  }
+
+  destroy() {
+    this.hideInput();
+    for (const stream of this.streams.values()) cancelAnimationFrame(stream.raf);
+  }
+}
+
+/** Render a stored run (REST RunWithMessagesOut) into a view. */
+export function loadStored(view, run) {
+  for (const m of run.messages || []) view.addMessage(m.seq, m);
+  // After the messages, so the card names the agent that asked.
+  if (run.status === "awaiting_input" && run.input_request) view.showInput(run.input_request);
+  if (isTerminal(run.status)) view.renderFinished();
+}

@@ -1,0 +1,109 @@
+"""`manage.py playground_client` against a real Daphne (embedded: SQLite file + inline executor)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from agents_app.models import Team
+from runs.models import Run
+from tests.integration.stack import free_port, wait_http
+from tests.ops.conftest import ROOT, subprocess_env
+from tests.runs.conftest import gallery_config
+
+pytestmark = [pytest.mark.nodb, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = subprocess_env(RUN_EXECUTOR="inline")
+    env.pop("REDIS_URL", None)
+    with open(tmp_path / "daphne.log", "wb") as log:
+        daphne = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
+        proc = subprocess.Popen([*daphne, "playground.asgi:application"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            wait_http(f"http://127.0.0.1:{port}/api/version", proc)
+            yield f"127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+def team(owner: Any, name: str, pace: float = 0) -> Team:
+    return Team.objects.create(owner=owner, name=name, config=gallery_config(name, tokens_per_second=pace))
+
+
+def client(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", "playground_client", *args]
+
+
+def test_scripted_run_to_completion(server: str, alice: Any, alice_token: str) -> None:
+    writers = team(alice, "writer_critic")
+    done = subprocess.run(
+        client("--server", f"http://{server}", "--team", str(writers.id), "--token", alice_token, "-m", "A poem"),
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Run complete" in done.stdout and "APPROVE" in done.stdout
+    run = Run.objects.get(owner=alice)
+    assert run.status == "complete" and run.task == "A poem"
+    for message in run.messages.exclude(source="user"):
+        assert done.stdout.count(message.content.splitlines()[0][:60]) == 1  # each message once
+
+
+def test_input_request_is_answered_at_the_prompt(server: str, alice: Any, alice_token: str) -> None:
+    humans = team(alice, "human_in_the_loop")
+    run = Run.objects.create(owner=alice, team=humans, team_config=humans.config)
+    child = pexpect.spawn(
+        sys.executable, ["manage.py", "playground_client", "--server", f"ws://{server}/runs/{run.id}",
+                         "--token", alice_token, "-m", "Draft a picnic note"],
+        cwd=str(ROOT), env=subprocess_env(), encoding="utf-8", timeout=60, dimensions=(50, 120),
+    )  # fmt: skip
+    child.expect(r"TERMINATE to finish\): ")
+    child.sendline("Mention the frisbee")
+    child.expect(r"TERMINATE to finish\): ")
+    child.sendline("TERMINATE")
+    child.expect("Run complete")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    answers = list(Run.objects.get(id=run.id).messages.filter(source="user").values_list("content", flat=True))
+    assert answers == ["Draft a picnic note", "Mention the frisbee", "TERMINATE"]
+
+
+def test_interactive_ping_and_stop_exit_non_zero(server: str, alice: Any, alice_token: str) -> None:
+    humans = team(alice, "human_in_the_loop")
+    child = pexpect.spawn(
+        sys.executable, ["manage.py", "playground_client", "--server", f"http://{server}", "--team", str(humans.id),
+                         "--token", alice_token, "-i"],
+        cwd=str(ROOT), env=subprocess_env(), encoding="utf-8", timeout=60, dimensions=(50, 120),
+    )  # fmt: skip
+    child.expect("Task: ")
+    child.sendline("ping")
+    child.expect("pong")
+    child.sendline("Draft a note")
+    child.expect(r"TERMINATE to finish\): ")
+    child.sendline("stop Not now")
+    child.expect("Run stopped: Not now")
+    child.expect("Next task")
+    child.sendline("")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    run = Run.objects.get(owner=alice)
+    assert (run.status, run.stop_reason) == ("stopped", "Not now")
+
+
+def test_bad_token_is_refused(server: str, alice: Any) -> None:
+    run = Run.objects.create(owner=alice, team_config=gallery_config("writer_critic"))
+    done = subprocess.run(client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x"),
+                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 3 and "not authenticated" in done.stdout

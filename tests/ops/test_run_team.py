@@ -1,0 +1,97 @@
+"""`manage.py run_team` in a pseudo-terminal: AutoGen Studio JSON on the fake OpenAI server, human input, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from runs.models import Run
+from tests.ops.conftest import AUTOGEN_FIXTURES, ROOT, subprocess_env
+from tests.support.fake_openai import FakeOpenAIThread
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+def fake_openai() -> Iterator[FakeOpenAIThread]:
+    with FakeOpenAIThread() as server:
+        yield server
+
+
+@pytest.fixture
+def autogen_team(tmp_path: Path, fake_openai: FakeOpenAIThread) -> Path:
+    """AutoGen Studio's roundrobin_human (assistant + user proxy), its model pointed at the fake server."""
+    data = json.loads((AUTOGEN_FIXTURES / "agentchat-0.5.7" / "roundrobin_human.json").read_text())
+    model = data["config"]["participants"][0]["config"]["model_client"]["config"]
+    model.update(base_url=fake_openai.base_url, model="fake-echo")
+    path = tmp_path / "team.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def run_team(*args: str) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable, ["manage.py", "run_team", *args, "--user", "alice"], cwd=str(ROOT), env=subprocess_env(),
+        encoding="utf-8", timeout=60, dimensions=(50, 120),
+    )  # fmt: skip
+
+
+def finish(child: pexpect.spawn) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return int(child.exitstatus)
+
+
+def test_autogen_file_runs_to_completion(alice: Any, autogen_team: Path) -> None:
+    data = json.loads(autogen_team.read_text())
+    data["config"]["termination_condition"]["config"]["conditions"][1]["config"]["max_messages"] = 2
+    autogen_team.write_text(json.dumps(data))  # the task and one reply, no human turn
+    child = run_team(str(autogen_team), "Say hello")
+    child.expect("Run complete")
+    assert finish(child) == 0, child.before
+    run = Run.objects.get(owner=alice)
+    assert run.status == "complete" and run.team is None and run.task == "Say hello"
+    assert run.team_config["participants"][0]["model"]["base_url"].endswith("/v1")
+    transcript = list(run.messages.order_by("seq").values_list("source", "content"))
+    assert transcript == [("user", "Say hello"), ("assistant_agent", "Say hello")]  # fake-echo repeats the task
+
+
+def test_input_request_is_answered_at_the_prompt(alice: Any, autogen_team: Path) -> None:
+    child = run_team(str(autogen_team), "Say hello")
+    child.expect("Say hello")  # the task, then the echoed reply
+    child.expect("user_proxy|Enter your response|response")
+    run = Run.objects.get(owner=alice)
+    assert run.status == "awaiting_input"
+    child.sendline("Looks good, APPROVE")
+    child.expect("Run complete")
+    assert finish(child) == 0, child.before
+    run.refresh_from_db()
+    assert run.status == "complete"
+    last = run.messages.order_by("seq").values_list("source", "content").last()
+    assert last == ("user_proxy", "Looks good, APPROVE")
+
+
+def test_ctrl_c_stops_the_run_with_a_reason(alice: Any) -> None:
+    child = run_team(str(ROOT / "agents_app" / "gallery" / "long_story.json"), "Tell a story")
+    child.expect("storyteller …")  # streaming has begun
+    child.sendintr()
+    child.expect("Run stopped")
+    assert finish(child) == 2
+    run = Run.objects.get(owner=alice)
+    assert (run.status, run.stop_reason) == ("stopped", "Interrupted at the terminal (Ctrl-C)")
+    assert run.messages.filter(partial=True).count() == 1
+
+
+def test_bad_team_file_is_refused_with_its_errors(alice: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"kind": "round_robin", "participants": "nope"}))
+    child = run_team(str(path), "anything")
+    child.expect("not a valid team config")
+    assert finish(child) != 0
+    assert not Run.objects.exists()
