@@ -14,7 +14,8 @@ import asyncio
 import contextvars
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -44,7 +45,24 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
         _spawn(loop, recovery.sweep_forever())
 
 
+_local_driver: Callable[[int], None] | None = None
+
+
+@contextmanager
+def driven_here(note: Callable[[int], None]) -> Iterator[None]:
+    """A process that drives its runs itself (`run_team`): dispatches are handed to `note` instead."""
+    global _local_driver
+    previous, _local_driver = _local_driver, note
+    try:
+        yield
+    finally:
+        _local_driver = previous
+
+
 def dispatch(run_id: int) -> None:
+    if _local_driver is not None:
+        _local_driver(run_id)
+        return
     if settings.RUN_EXECUTOR == "celery":
         from runs.tasks import execute_run
 

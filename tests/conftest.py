@@ -27,6 +27,32 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.nodb)
 
 
+def _retry_flush_on_deadlock() -> None:
+    """Transactional tests end with TRUNCATE; on PostgreSQL it can deadlock with the integration
+    stack's background writers (the sweep, worker heartbeats). PostgreSQL aborts one side; retry ours."""
+    import time
+
+    from django.db import OperationalError
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self: Any) -> None:
+        for attempt in range(5):
+            try:
+                return original(self)
+            except Exception as exc:  # flush wraps the OperationalError in a CommandError
+                cause = exc.__cause__ or exc
+                if attempt == 4 or not isinstance(cause, OperationalError) or "deadlock" not in str(cause):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    TransactionTestCase._fixture_teardown = teardown  # type: ignore[method-assign]
+
+
+_retry_flush_on_deadlock()
+
+
 @pytest.fixture
 def alice(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("alice", password="alice-password-1")

@@ -210,7 +210,9 @@ els.task.addEventListener("keydown", (event) => {
 });
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape" || event.defaultPrevented) return;
-  if (document.activeElement && document.activeElement.classList.contains("rename-input")) return;
+  // Escape in the rename field cancels the rename; in an answer field it must not end the run.
+  const focused = document.activeElement;
+  if (focused && (focused.classList.contains("rename-input") || focused.classList.contains("answer"))) return;
   if (activeView()) {
     event.preventDefault();
     stopActive();

@@ -33,7 +33,8 @@ async function init() {
       stop.hidden = isTerminal(v.run.status);
     };
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && !isTerminal(view.run.status)) stop.click();
+      const inAnswer = document.activeElement && document.activeElement.classList.contains("answer");
+      if (event.key === "Escape" && !inAnswer && !isTerminal(view.run.status)) stop.click();
     });
   }
   document.title = `${run.task || `Run #${run.id}`} · Agent Playground`;

@@ -80,7 +80,9 @@ def test_stop_over_rest_keeps_partial_and_reason(alice_token: str) -> None:
     client = api(alice_token)
     created = create(client, team_config=gallery_config("long_story", tokens_per_second=100), task="Story")
     wait_for(created["id"], {"running"})
-    time.sleep(0.3)
+    # Chunks are not stored, so REST cannot see the stream start; at 100 tokens/s a second
+    # of streaming is ~100 words, well short of the story's end.
+    time.sleep(1.0)
     response = client.post(f"/api/runs/{created['id']}/stop", {"reason": "Too long"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["status"] in {"stopping", "stopped"}
     run = wait_for(created["id"], {"stopped"})

@@ -16,7 +16,6 @@ import os
 import signal
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -57,7 +56,7 @@ class Command(BaseCommand):
         console.print(Text(f"Run {run.id} ({config.get('name', 'team')}) as {user.get_username()}", style="dim"))
         local = LocalRun(run.id, console, options["stop_reason"])
         # This process drives the run itself: a dispatch (start, each answer) only notes it.
-        with mock.patch.object(dispatch, "dispatch", local.note_dispatch):
+        with dispatch.driven_here(local.note_dispatch):
             try:
                 services.run_start(run_id=run.id, task=options["task"])
             except services.TooManyActiveRuns as exc:
