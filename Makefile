@@ -31,7 +31,7 @@ test-services: $(VENV)/.requirements-dev
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
-	$(BIN)/mypy playground agents_app runs
+	$(BIN)/mypy playground agents_app runs accounts ops
 
 bench: $(VENV)/.requirements-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/run.py

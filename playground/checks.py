@@ -13,7 +13,7 @@ def production_settings_check(app_configs: Any = None, **kwargs: Any) -> list[Er
     if settings.DEBUG:
         return []
     errors = []
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     if backend.endswith("InMemoryChannelLayer"):
         errors.append(
             Error(

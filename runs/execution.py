@@ -186,7 +186,8 @@ class Execution:
             logger.warning("run %s: lease lost; another worker resumes it", run_id)
             return
         except ModelCallError as exc:
-            await self._fail(f"Model call failed: {exc}")
+            who = f" for agent {exc.source!r}" if exc.source else ""
+            await self._fail(f"Model call{who} failed: {exc}")
             return
         except Exception as exc:
             logger.exception("run %s: engine failed", run_id)

@@ -29,7 +29,7 @@ def sweep() -> dict[str, int]:
         outcome = services.run_recover_expired(run_id=run_id, max_attempts=settings.RUN_MAX_RECOVERY_ATTEMPTS)
         if outcome is None:
             continue
-        key = {RunStatus.QUEUED: "recovered", RunStatus.ERROR: "failed", RunStatus.STOPPED: "stopped"}[outcome]
+        key = {"queued": "recovered", "error": "failed", "stopped": "stopped"}[str(outcome)]
         counts[key] += 1
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
         _announce(run_id)

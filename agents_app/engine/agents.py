@@ -121,7 +121,13 @@ class AssistantAgent:
                 parts.append(item)
                 yield MessageChunk(name, item)
         except StopAsyncIteration:
-            raise ModelCallError("the model stream ended without a result", permanent=False) from None
+            raise ModelCallError("the model stream ended without a result", permanent=False, source=name) from None
+        except ModelCallError as exc:
+            # A failed run keeps what it produced: the text streamed before the failure.
+            exc.source = exc.source or name
+            if parts:
+                yield TextMessage(source=name, content="".join(parts), partial=True)
+            raise
         except Cancelled:
             if parts:
                 yield TextMessage(source=name, content="".join(parts), partial=True)

@@ -10,10 +10,11 @@ class EngineError(Exception):
 class ModelCallError(EngineError):
     """A model call failed. `permanent` = retrying the same request will not help (bad key, bad request)."""
 
-    def __init__(self, message: str, permanent: bool) -> None:
+    def __init__(self, message: str, permanent: bool, source: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.source = source  # the agent whose call failed, when known
 
     def __repr__(self) -> str:
         return f"ModelCallError({self.message!r}, permanent={self.permanent})"

@@ -78,16 +78,26 @@ def test_answer_an_input_request_over_rest(alice_token: str) -> None:
 
 def test_stop_over_rest_keeps_partial_and_reason(alice_token: str) -> None:
     client = api(alice_token)
-    created = create(client, team_config=gallery_config("long_story", tokens_per_second=100), task="Story")
-    wait_for(created["id"], {"running"})
-    # Chunks are not stored, so REST cannot see the stream start; at 100 tokens/s a second
-    # of streaming is ~100 words, well short of the story's end.
-    time.sleep(1.0)
+    config = gallery_config("long_story", tokens_per_second=100)
+    story = config["participants"][0]
+    opener = {"kind": "assistant", "name": "opener", "model": {"provider": "scripted", "replies": ["Once upon a time."],
+                                                               "tokens_per_second": 0}}  # fmt: skip
+    config["participants"] = [opener, story]
+    config["termination"] = {"type": "max_message", "max_messages": 3}
+    created = create(client, team_config=config, task="Story")
+    # Chunks are not stored, so REST cannot watch the stream itself: wait for the opener's
+    # stored message, then give the storyteller half a second (~50 of its ~600 words).
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/runs/{created['id']}/messages").json()["count"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     response = client.post(f"/api/runs/{created['id']}/stop", {"reason": "Too long"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["status"] in {"stopping", "stopped"}
     run = wait_for(created["id"], {"stopped"})
     assert run.stop_reason == "Too long"
-    assert run.messages.filter(partial=True).count() == 1
+    partial = list(run.messages.filter(partial=True).values_list("source", flat=True))
+    details = (run.started_at, run.finished_at, run.recovery_attempts, list(run.messages.values()))
+    assert partial == ["storyteller"], details
     finished = client.post(f"/api/runs/{run.id}/stop", {}, content_type="application/json")
     assert finished.status_code == 409
 

@@ -290,3 +290,25 @@ async def test_foreign_origin_is_refused_and_no_origin_is_allowed(writer_run: in
     connected, _ = await script.connect(timeout=5)
     assert connected and (await receive(script))["type"] == "system"
     await script.disconnect()
+
+
+async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any, alice_token: str) -> None:
+    from tests.support.fake_openai import FakeOpenAIThread
+
+    with FakeOpenAIThread() as server:
+        model = {"provider": "openai", "model": "fake-stream-error", "base_url": server.base_url, "max_retries": 0}
+        config = {"kind": "round_robin", "name": "failing",
+                  "participants": [{"kind": "assistant", "name": "writer", "model": model}]}  # fmt: skip
+        run_id = await sync_to_async(create_run)(alice, config)
+        comm = await connect(f"/runs/{run_id}?token={alice_token}")
+        await receive(comm)
+        await comm.send_json_to({"type": "start", "task": "Write"})
+        frames: list[dict[str, Any]] = []
+        end = await receive_until(comm, {"result", "completion"}, keep=frames)
+        await comm.disconnect()
+    assert end["type"] == "completion" and end["status"] == "error"
+    assert "agent 'writer'" in end["error"] and "overloaded" in end["error"]
+    partial = [f for f in frames if f["type"] == "message" and f["data"]["partial"]]
+    assert len(partial) == 1 and partial[0]["data"]["source"] == "writer" and partial[0]["data"]["content"]
+    run = await Run.objects.aget(id=run_id)
+    assert run.status == "error" and "writer" in run.error
