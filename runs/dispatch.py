@@ -127,19 +127,37 @@ async def announce_stop(run_id: int, status: str) -> None:
         await execution.publish_final(run_id)
 
 
+def announce_from_sync(coro: Coroutine[Any, Any, None]) -> None:
+    """Run an announcement from sync code on the loop that owns the channel layer's queues.
+
+    The in-memory layer belongs to the inline executor's loop: a send from any other
+    loop would touch its queues from the wrong thread. Redis layers work from any loop.
+    """
+    in_memory = "InMemoryChannelLayer" in str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    if settings.RUN_EXECUTOR == "inline" and in_memory:
+        _spawn(_inline_loop(), coro)
+        return
+
+    async def run() -> None:
+        await coro
+
+    async_to_sync(run)()
+
+
 def notify_stop(run_id: int, status: str) -> None:
-    async_to_sync(announce_stop)(run_id, status)
+    announce_from_sync(announce_stop(run_id, status))
 
 
 async def announce_input(run_id: int, message_id: int) -> None:
     """After run_submit_input: watchers see the answer as a message and the run as queued."""
     from runs import execution
+    from runs.db import db_call
     from runs.models import Message
 
-    message = await Message.objects.aget(id=message_id)
+    message = await db_call(Message.objects.get)(id=message_id)
     await events.publish(run_id, events.message_frame(message))
     await execution.publish_status(run_id)
 
 
 def notify_input(run_id: int, message_id: int) -> None:
-    async_to_sync(announce_input)(run_id, message_id)
+    announce_from_sync(announce_input(run_id, message_id))

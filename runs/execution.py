@@ -119,7 +119,7 @@ async def publish_final(run_id: int) -> None:
 
 
 async def publish_status(run_id: int) -> None:
-    run = await Run.objects.aget(id=run_id)
+    run = await db_call(Run.objects.get)(id=run_id)
     await events.publish(run_id, events.status_frame(run))
     if run.status == RunStatus.AWAITING_INPUT:
         await events.publish(run_id, events.input_request_frame(run))

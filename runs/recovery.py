@@ -6,7 +6,6 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils import timezone
 
@@ -60,13 +59,13 @@ def _apply_deadline(run: Run) -> bool:
 
 
 def _announce(run_id: int) -> None:
-    from runs import execution
+    from runs import dispatch, execution
 
     run = Run.objects.get(id=run_id)
     if run.is_terminal:
-        async_to_sync(execution.publish_final)(run_id)
+        dispatch.announce_from_sync(execution.publish_final(run_id))
     else:
-        async_to_sync(execution.publish_status)(run_id)
+        dispatch.announce_from_sync(execution.publish_status(run_id))
 
 
 def redispatch_queued_at_startup() -> int:
