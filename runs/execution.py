@@ -103,6 +103,10 @@ def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
     )
 
 
+def _status(run_id: int) -> str | None:
+    return Run.objects.filter(id=run_id).values_list("status", flat=True).first()
+
+
 def _final(run_id: int) -> tuple[Run, list[Message]]:
     run = Run.objects.get(id=run_id)
     return run, list(run.messages.order_by("seq"))
@@ -250,7 +254,7 @@ class Execution:
         await layer.group_add(group, channel)
         try:
             # A stop requested before we subscribed would otherwise wait for the next heartbeat.
-            status = await Run.objects.filter(id=self.run_id).values_list("status", flat=True).afirst()
+            status = await db_call(_status)(self.run_id)
             if status == RunStatus.STOPPING:
                 self.cancel.cancel("stop requested")
                 return

@@ -96,7 +96,8 @@ def test_stop_over_rest_keeps_partial_and_reason(alice_token: str) -> None:
     run = wait_for(created["id"], {"stopped"})
     assert run.stop_reason == "Too long"
     partial = list(run.messages.filter(partial=True).values_list("source", flat=True))
-    details = (run.started_at, run.finished_at, run.recovery_attempts, list(run.messages.values()))
+    details = [(m.seq, m.source, m.partial, len(str(m.content)), m.metadata) for m in run.messages.all()]
+    details.append((run.started_at, run.finished_at, run.recovery_attempts))
     assert partial == ["storyteller"], details
     finished = client.post(f"/api/runs/{run.id}/stop", {}, content_type="application/json")
     assert finished.status_code == 409
