@@ -177,6 +177,16 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     # ------------------------------------------------------------ group events
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels runs close_old_connections() before every handler, through asgiref's one
+        # shared sync thread: for the stream of run frames that hop serialised every socket
+        # of the process (the token-latency hot path). Frames touch the database only to
+        # fill a gap, and that goes through db_call, which closes old connections itself.
+        if message["type"] == events.FRAME_EVENT:
+            await self.run_frame(message)
+            return
+        await super().dispatch(message)
+
     async def run_frame(self, event: dict[str, Any]) -> None:
         await self._send_frame(event["frame"], live=True)
 
