@@ -17,13 +17,12 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 
 from agents_app.autogen import parse_team_config
-from agents_app.selectors import visible_teams
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
 from runs import selectors, services
 from runs.models import Message, Run
-from runs.sessions_api import MessageOut, RunOut
+from runs.sessions_api import MessageOut, RunOut, usable_team
 
 router = Router(tags=["runs"])
 
@@ -69,9 +68,8 @@ def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[dict
     team_id = payload.team_id if payload.team_id is not None else (session.team_id if session else None)
     if team_id is None:
         raise ApiError(400, "Which team should run?", [{"path": "team_id", "message": "give team_id or team_config"}])
-    team = visible_teams(user).filter(id=team_id).first()
-    if team is None:
-        raise ApiError(400, "Unknown team.", [{"path": "team_id", "message": f"no team {team_id} that you can use"}])
+    team = usable_team(user, team_id)
+    assert team is not None
     return team.config, team
 
 

@@ -96,7 +96,7 @@ class RunWithMessagesOut(RunOut):
         return list(obj.messages.all())  # prefetched by the selector, ordered by seq
 
 
-def _team(user: Any, team_id: int | None) -> Team | None:
+def usable_team(user: Any, team_id: int | None) -> Team | None:
     if team_id is None:
         return None
     team = visible_teams(user).filter(id=team_id).first()
@@ -117,7 +117,7 @@ def session_create(request: HttpRequest, payload: SessionIn) -> Status:
     session = services.session_create(
         owner=request.user,
         name=payload.name,
-        team=_team(request.user, payload.team_id),
+        team=usable_team(request.user, payload.team_id),
         carry_context=payload.carry_context,
     )
     return Status(201, session)
@@ -137,7 +137,7 @@ def session_update(request: HttpRequest, session_id: int, payload: SessionPatch)
     if "carry_context" in changes and changes["carry_context"] is not None:
         session.carry_context = changes["carry_context"]
     if "team_id" in changes:
-        session.team = _team(request.user, changes["team_id"])
+        session.team = usable_team(request.user, changes["team_id"])
     # A plain field save: a session has no state machine, so there is no service to go through.
     session.save()
     return session
