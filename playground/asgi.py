@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+import runs.tasks  # noqa: E402,F401  (imports the engine and openai now, not inside the first run's start)
 from runs import dispatch  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
 from runs.ws_auth import TokenAuthMiddleware, allowed_hosts_origin_validator  # noqa: E402
