@@ -22,23 +22,10 @@ from ops.models import HookCall, WebhookDelivery, WorkerHeartbeat
 from ops.signing import verify
 from runs.models import Run
 from tests.integration.stack import Stack, wait_http
+from tests.integration.test_production import chatter
 from tests.ops.conftest import ROOT, Receiver, subprocess_env
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
-
-
-def chatter(turns: int, tokens_per_second: float) -> dict[str, Any]:
-    def agent(name: str, line: str) -> dict[str, Any]:
-        replies = [f"{line} number {i}, with a few more words to stream." for i in range(turns)]
-        model = {"provider": "scripted", "replies": replies, "tokens_per_second": tokens_per_second}
-        return {"kind": "assistant", "name": name, "model": model}
-
-    return {
-        "kind": "round_robin",
-        "name": "chatter",
-        "participants": [agent("ping", "Ping says"), agent("pong", "Pong answers")],
-        "termination": {"type": "max_message", "max_messages": turns},
-    }
 
 
 @pytest.fixture
