@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from agents_app.models import Team
+from agents_app.schemas import EXAMPLE_CONFIG
 from runs import services
 from runs.models import Run
 
-SCRIPTED_TEAM: dict[str, Any] = {
-    "version": 1,
-    "kind": "round_robin",
-    "name": "echo",
-    "participants": [
-        {"kind": "assistant", "name": "writer", "model": {"provider": "scripted", "replies": ["Hello there."]}}
-    ],
-    "termination": {"type": "max_message", "max_messages": 2},
-}
+# The same known-good team the API docs show.
+SCRIPTED_TEAM: dict[str, Any] = copy.deepcopy(EXAMPLE_CONFIG)
 
 
 def make_team(owner: Any, name: str = "echo", config: dict[str, Any] | None = None) -> Team:
