@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench.procs import Cluster, cpu_seconds, rss_mb  # noqa: E402
+from bench.procs import Cluster, cpu_seconds, machine_cpu, rss_mb  # noqa: E402
 
 
 @dataclass
@@ -53,6 +53,7 @@ class RunStats:
     latencies_ms: list[float] = field(default_factory=list)
     emitted_ns: list[int] = field(default_factory=list)
     tokens: int = 0
+    frames: int = 0
     stored_tokens: int = 0
     first_ns: int = 0
     last_ns: int = 0
@@ -66,6 +67,7 @@ class Result:
     runs: int
     expected_tokens: int
     received_tokens: int
+    chunk_frames: int
     lost_tokens: int
     failed_runs: int
     p50_ms: float
@@ -74,6 +76,7 @@ class Result:
     per_run_tokens_per_s_median: float
     total_tokens_per_s: float
     cpu_seconds: dict[str, float]
+    machine_busy_pct: float
     rss_mb: dict[str, float]
 
 
@@ -105,6 +108,7 @@ async def drive_run(port: int, token: str, run_id: int, stats: RunStats, go: asy
                     stats.first_ns = now
                 stats.last_ns = now
                 stats.tokens += len(stamps)
+                stats.frames += 1
                 for s in stamps:
                     emitted = int(s)
                     stats.latencies_ms.append((now - emitted) / 1e6)
@@ -114,6 +118,18 @@ async def drive_run(port: int, token: str, run_id: int, stats: RunStats, go: asy
             elif kind in ("result", "completion"):
                 stats.status = frame["status"]
                 return
+
+
+def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: float) -> None:
+    # BENCH_PROFILE_PROCS="worker,daphne" limits which processes are sampled (fewer samplers, less noise).
+    wanted = set(filter(None, os.environ.get("BENCH_PROFILE_PROCS", "").split(",")))
+    for proc in cluster.procs:
+        if wanted and proc.name not in wanted:
+            continue
+        subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", "250",
+                          "-f", "raw", "--threads", "--nonblocking", "--gil",
+                          "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -138,16 +154,18 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
     await asyncio.sleep(0.5 + sc.runs * 0.01)  # every socket connected and replayed
     cpu_before = {p.name: cpu_seconds(p.pid) for p in cluster.procs}
     client_before = time.process_time()
+    machine_before = machine_cpu()
     started = time.monotonic()
     go.set()
     profile_dir = os.environ.get("BENCH_PROFILE")  # py-spy raw profiles of each server process, for digging
     if profile_dir:
-        for proc in cluster.procs:
-            subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", "4", "-r", "200", "-f", "raw",
-                              "--threads", "--nonblocking", "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        # BENCH_PROFILE_WINDOW="delay,seconds" picks a slice (e.g. "0.6,1.2" for the steady state).
+        delay, seconds = (float(x) for x in os.environ.get("BENCH_PROFILE_WINDOW", "0,4").split(","))
+        asyncio.get_running_loop().call_later(delay, start_profilers, cluster, mode, profile_dir, seconds)
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
+    machine_after = machine_cpu()
+    busy = (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1])
     cpu = {name: round(cpu_seconds(p.pid) - cpu_before[name], 2) for name, p in ((p.name, p) for p in cluster.procs)}
     cpu["load-client"] = round(time.process_time() - client_before, 2)
     latencies = [v for st in stats for v in st.latencies_ms]
@@ -160,6 +178,9 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         for b, vals in sorted(buckets.items()):
             p50, p99 = percentile(vals, 0.5), percentile(vals, 0.99)
             print(f"  t={b * 0.25:5.2f}s n={len(vals):5d} p50={p50:8.1f} p99={p99:8.1f}")
+    dump = os.environ.get("BENCH_DUMP")  # per-run emission times and latencies, for digging
+    if dump:
+        Path(dump).write_text(json.dumps([[st.emitted_ns, st.latencies_ms] for st in stats]))
     received = sum(st.tokens for st in stats)
     rates = [st.tokens / ((st.last_ns - st.first_ns) / 1e9) for st in stats if st.last_ns > st.first_ns]
     return Result(
@@ -168,6 +189,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         runs=sc.runs,
         expected_tokens=sc.runs * sc.tokens,
         received_tokens=received,
+        chunk_frames=sum(st.frames for st in stats),
         lost_tokens=sc.runs * sc.tokens - received,
         failed_runs=sum(1 for st in stats if st.status != "complete" or st.stored_tokens != sc.tokens),
         p50_ms=round(percentile(latencies, 0.50), 2),
@@ -176,6 +198,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         per_run_tokens_per_s_median=round(statistics.median(rates), 1) if rates else 0.0,
         total_tokens_per_s=round(received / elapsed, 1),
         cpu_seconds=cpu,
+        machine_busy_pct=round(100 * busy, 1),
         rss_mb={p.name: round(rss_mb(p.pid), 1) for p in cluster.procs},
     )
 

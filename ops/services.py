@@ -36,6 +36,19 @@ RESPONSE_EXCERPT_BYTES = 1000
 USER_AGENT = "AgentPlayground-Webhook/1"
 
 
+def has_after_work(run: Run) -> bool:
+    """Whether a finished run has hooks or webhooks to call (sync, one query at most).
+
+    Most runs have neither: publish_final asks first, so they cost no background job,
+    no database connection and no RunNotice row.
+    """
+    if settings.PLAYGROUND_RUN_HOOKS:
+        return True
+    if run.team_id is None:
+        return False
+    return Webhook.objects.filter(team_id=run.team_id, owner_id=run.owner_id, active=True).exists()
+
+
 def run_finished(run_id: int) -> None:
     """Schedule the run's hooks and webhooks; never blocks, never raises."""
     try:

@@ -42,6 +42,13 @@ def _first_heartbeat(sender: Any = None, **kwargs: Any) -> None:
         connections.close_all()
 
 
+@worker_ready.connect
+def _warm_up(sender: Any = None, **kwargs: Any) -> None:
+    from runs.warmup import warm_up
+
+    warm_up()
+
+
 @worker_shutting_down.connect
 def _release_runs(sig: Any = None, how: Any = None, exitcode: Any = None, **kwargs: Any) -> None:
     shutting_down.set()

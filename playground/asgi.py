@@ -13,7 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 import runs.tasks  # noqa: E402,F401  (imports the engine and openai now, not inside the first run's start)
 from runs import dispatch  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
+from runs.warmup import warm_up  # noqa: E402
 from runs.ws_auth import TokenAuthMiddleware, allowed_hosts_origin_validator  # noqa: E402
+
+warm_up()
 
 
 class BindServerLoop:

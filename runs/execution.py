@@ -33,6 +33,7 @@ from agents_app.engine import (
     TeamRunner,
 )
 from ops.logs import bind_run
+from ops.services import has_after_work, run_finished
 from runs import events, services
 from runs.db import db_call
 from runs.models import Message, Run, RunStatus
@@ -107,19 +108,18 @@ def _status(run_id: int) -> str | None:
     return Run.objects.filter(id=run_id).values_list("status", flat=True).first()
 
 
-def _final(run_id: int) -> tuple[Run, list[Message]]:
+def _final(run_id: int) -> tuple[Run, list[Message], bool]:
     run = Run.objects.get(id=run_id)
-    return run, list(run.messages.order_by("seq"))
+    return run, list(run.messages.order_by("seq")), run.is_terminal and has_after_work(run)
 
 
 async def publish_final(run_id: int) -> None:
     """Tell watchers a run ended: its status, then `result` or `completion` (stored first, published second)."""
-    run, messages = await db_call(_final)(run_id)
+    run, messages, after_work = await db_call(_final)(run_id)
     await events.publish(run_id, events.status_frame(run))
     await events.publish(run_id, events.final_frame(run, messages))
-    from ops.services import run_finished
-
-    run_finished(run_id)  # hooks and webhooks: scheduled on a background thread, never awaited
+    if after_work:
+        run_finished(run_id)  # hooks and webhooks: scheduled on a background thread, never awaited
 
 
 async def publish_status(run_id: int) -> None:

@@ -165,6 +165,18 @@ def _usage(usage: Any) -> RequestUsage:
     return RequestUsage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
 
 
+def warm_up() -> None:
+    """Load what the SDK loads lazily on its first client and request: the HTTP transport,
+    the TLS trust store, h11, anyio's asyncio backend and the executor that resolves host
+    names. Sends nothing."""
+    import concurrent.futures.thread  # noqa: F401
+
+    import anyio._backends._asyncio  # noqa: F401
+    import h11  # noqa: F401
+
+    openai.AsyncOpenAI(api_key=_DUMMY_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0)
+
+
 def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpenAI:
     headers = dict(config.default_headers) or None
     if isinstance(config, AzureOpenAIModel):

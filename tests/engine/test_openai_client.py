@@ -252,3 +252,34 @@ async def test_a_model_error_escapes_the_run_as_model_call_error(fake_server: Fa
     with pytest.raises(ModelCallError) as info:
         await run(config)
     assert info.value.permanent is True
+
+
+WARM_UP_PROBE = """
+import asyncio, sys
+from agents_app.config import OpenAIModel
+from agents_app.engine.openai_client import OpenAIClient, warm_up
+if sys.argv[2] == "warm":
+    warm_up()
+before = set(sys.modules)
+async def first_stream():
+    client = OpenAIClient(OpenAIModel(provider="openai", model="fake", base_url=sys.argv[1], max_retries=0), {})
+    async for _ in client.stream([{"role": "user", "content": "hi"}]):
+        pass
+asyncio.run(first_stream())
+print(sorted(set(sys.modules) - before))
+"""
+
+
+@pytest.mark.parametrize("mode", ["cold", "warm"])
+def test_warm_up_leaves_nothing_for_the_first_stream_to_import(fake_server: FakeOpenAIThread, mode: str) -> None:
+    """A worker's first run must not import the HTTP stack on the event loop other runs share."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, fake_server.base_url, mode], check=True,
+                         capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    imported = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
+    if mode == "cold":
+        assert "h11" in imported  # the probe does see lazy imports
+    else:
+        assert imported == []

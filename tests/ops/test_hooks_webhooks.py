@@ -53,6 +53,18 @@ def test_hooks_get_the_finished_run_and_a_failing_hook_is_recorded(settings: Any
     assert Run.objects.get(id=run.id).status == "complete"
 
 
+def test_a_run_without_hooks_or_webhooks_schedules_no_background_work(
+    settings: Any, alice: Any, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PLAYGROUND_RUN_HOOKS = []
+    Webhook.objects.create(owner=alice, team=team, url="http://example.com/hook", secret="s" * 20, active=False)
+    submitted: list[Any] = []
+    monkeypatch.setattr(background, "submit", lambda fn, *args, **kw: submitted.append(fn))
+    run = finished_run(alice, team)
+    assert run.status == "complete"
+    assert submitted == [] and not RunNotice.objects.filter(run=run).exists()
+
+
 def test_final_frame_published_twice_runs_hooks_once(settings: Any, alice: Any, team: Team) -> None:
     hooks.called.clear()
     settings.PLAYGROUND_RUN_HOOKS = ["tests.ops.hooks.record_id"]

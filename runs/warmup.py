@@ -1,0 +1,26 @@
+"""Pay a process's one-off costs when it starts, not on the event loop in the middle of other runs.
+
+The first run of a fresh worker (or of Daphne with the inline executor) used to import the
+HTTP stack under the SDK (httpcore, h11, anyio's asyncio backend), build its TLS trust store
+and the channel layer on the shared event loop: measured, a 100-180 ms stall that every run
+already streaming in that process felt. Called from the Celery worker's `worker_ready` and
+when the ASGI application loads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    try:
+        from channels.layers import get_channel_layer
+
+        from agents_app.engine.openai_client import warm_up as warm_up_model_clients
+
+        warm_up_model_clients()
+        get_channel_layer()
+    except Exception:  # a warm-up is an optimisation: the first run pays instead
+        logger.exception("warm-up failed")
