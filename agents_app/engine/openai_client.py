@@ -14,6 +14,7 @@ import json
 import weakref
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 
@@ -24,6 +25,13 @@ from agents_app.engine.models import ChatMessages, CreateResult
 
 # Servers such as Ollama or vLLM accept any key; the SDK insists on one being set.
 _DUMMY_KEY = "not-needed"
+# A team config names its own base_url or azure_endpoint, and configs come from users: a key
+# from the server's environment goes only to the provider's own endpoint, to Azure OpenAI
+# resources, or to the hosts an operator lists in MODEL_KEY_HOSTS (comma-separated host or
+# host:port, "*.example.com" for subdomains). Any other endpoint gets the dummy key (OpenAI
+# compatible) or a clear error (Azure), never the deployment's key.
+KEY_HOSTS_ENV = "MODEL_KEY_HOSTS"
+_PROVIDER_KEY_HOSTS = ("api.openai.com", "*.openai.azure.com")
 _PERMANENT_STATUSES = {400, 401, 403, 404, 405, 413, 415, 422}
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], openai.AsyncOpenAI]] = (
@@ -42,10 +50,18 @@ class OpenAIClient:
     def _api_key(self) -> str:
         config = self.config
         key = self._env.get(config.api_key_env) or ""
-        if key:
+        endpoint = config.base_url if isinstance(config, OpenAIModel) else config.azure_endpoint
+        if key and (endpoint is None or key_allowed_for(endpoint, self._env)):
             return key
         if isinstance(config, OpenAIModel) and config.base_url:
             return _DUMMY_KEY
+        if key:
+            host = urlsplit(config.azure_endpoint).netloc if isinstance(config, AzureOpenAIModel) else ""
+            raise ModelCallError(
+                f"the server's {config.api_key_env} is not sent to {host!r}: "
+                f"an operator can add that host to {KEY_HOSTS_ENV}",
+                permanent=True,
+            )
         raise ModelCallError(f"{config.api_key_env} is not set", permanent=True)
 
     def _client(self) -> openai.AsyncOpenAI:
@@ -163,6 +179,24 @@ def _usage(usage: Any) -> RequestUsage:
     if isinstance(usage, dict):
         return RequestUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
     return RequestUsage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+
+
+def key_allowed_for(url: str, env: Mapping[str, str]) -> bool:
+    """Whether a key from the server's environment may be sent to `url` (see KEY_HOSTS_ENV)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or "@" in parts.netloc:  # userinfo: HTTP clients disagree on which host it names
+        return False
+    try:
+        netloc = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        return False
+    extra = (h.strip().lower() for h in env.get(KEY_HOSTS_ENV, "").split(","))
+    for pattern in (*_PROVIDER_KEY_HOSTS, *filter(None, extra)):
+        name = netloc if ":" in pattern else host
+        if pattern.startswith("*.") and name.endswith(pattern[1:]) or name == pattern:
+            return True
+    return False
 
 
 def warm_up() -> None:

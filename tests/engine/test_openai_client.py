@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from agents_app.config import AzureOpenAIModel, OpenAIModel
 from agents_app.engine import ModelCallError, aclose_model_clients
 from agents_app.engine.models import CreateResult, model_client
-from agents_app.engine.openai_client import OpenAIClient
+from agents_app.engine.openai_client import OpenAIClient, key_allowed_for
 from tests.engine.helpers import run, task, team
 from tests.support.fake_openai import FakeOpenAI, FakeOpenAIThread
 
@@ -161,13 +162,56 @@ async def test_malformed_json_in_the_stream_is_an_error(fake_server: FakeOpenAIT
     assert "malformed" in info.value.message and info.value.permanent is False
 
 
+def key_hosts(server: FakeOpenAIThread) -> dict[str, str]:
+    return {"MODEL_KEY_HOSTS": f"api.example.com, {urlsplit(server.base_url).netloc}"}
+
+
 async def test_the_key_comes_from_the_named_env_var_and_is_never_shown(fake_server: FakeOpenAIThread) -> None:
     config = OpenAIModel.model_validate(openai_model(fake_server, "fake", "keyed", api_key_env="MY_API_KEY"))
-    client = model_client(config, {"MY_API_KEY": "sk-secret-123"})
+    client = model_client(config, {"MY_API_KEY": "sk-secret-123", **key_hosts(fake_server)})
     async for _ in client.stream(MESSAGES):
         pass
     assert requests_for(fake_server, "keyed")[0].headers["authorization"] == "Bearer sk-secret-123"
     assert "sk-secret" not in repr(client)
+
+
+async def test_a_server_key_never_goes_to_a_base_url_the_operator_did_not_list(fake_server: FakeOpenAIThread) -> None:
+    """A user's team config names the base_url: pointing it at their own server must not hand them our key."""
+    config = OpenAIModel.model_validate(openai_model(fake_server, "fake", "untrusted"))
+    client = model_client(config, {"OPENAI_API_KEY": "sk-server-key", "MODEL_KEY_HOSTS": "api.example.com"})
+    async for _ in client.stream(MESSAGES):
+        pass
+    assert requests_for(fake_server, "untrusted")[0].headers["authorization"] == "Bearer not-needed"
+
+
+async def test_a_server_key_never_goes_to_an_unlisted_azure_endpoint(fake_server: FakeOpenAIThread) -> None:
+    config = AzureOpenAIModel(provider="azure_openai", model="fake", azure_endpoint=fake_server.base_url,
+                              api_version="2024-06-01", default_headers={"X-Fake-Key": "azure-untrusted"})  # fmt: skip
+    with pytest.raises(ModelCallError, match="MODEL_KEY_HOSTS") as info:
+        async for _ in model_client(config, {"AZURE_OPENAI_API_KEY": "az-server-key"}).stream(MESSAGES):
+            pass
+    assert info.value.permanent is True and "az-server-key" not in info.value.message
+    assert requests_for(fake_server, "azure-untrusted") == []
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://api.openai.com/v1", True),
+        ("https://myresource.openai.azure.com", True),
+        ("https://api.openai.com.attacker.example/v1", False),
+        ("https://openai.azure.com.attacker.example", False),
+        ("https://user@attacker.example@api.openai.com/v1", False),
+        ("https://attacker.example/v1", False),
+        ("http://10.0.0.5:8000/v1", True),
+        ("http://10.0.0.5:8001/v1", False),
+        ("https://llm.corp.example/v1", True),
+        ("https://corp.example/v1", False),
+    ],
+)
+def test_which_endpoints_may_receive_a_server_key(url: str, allowed: bool) -> None:
+    env = {"MODEL_KEY_HOSTS": "10.0.0.5:8000, *.corp.example"}
+    assert key_allowed_for(url, env) is allowed
 
 
 async def test_a_missing_key_is_permanent_unless_a_base_url_is_set(fake_server: FakeOpenAIThread) -> None:
@@ -197,7 +241,7 @@ async def test_azure_openai_client(fake_server: FakeOpenAIThread) -> None:
         api_version="2024-06-01",
         default_headers={"X-Fake-Key": "azure"},
     )
-    client = model_client(config, {"AZURE_OPENAI_API_KEY": "az-key"})
+    client = model_client(config, {"AZURE_OPENAI_API_KEY": "az-key", **key_hosts(fake_server)})
     text = [item async for item in client.stream(MESSAGES) if isinstance(item, str)]
     assert "".join(text).startswith("t0 ")
     (request,) = requests_for(fake_server, "azure")
