@@ -38,6 +38,8 @@ CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
 AUTH_FRAME_TIMEOUT = 10.0
+SNAPSHOT_TIMEOUT = 1.0  # how long live frames wait for the worker's snapshot of a message in progress
+ACTIVE_STATUSES = ("running", "stopping")
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -49,6 +51,12 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     sent_request_id = ""
     auth_timer: asyncio.Task[None] | None = None
     actions: set[asyncio.Task[None]]
+    # Joining mid-message: live frames wait in `held` until the worker's snapshot of the text
+    # streamed so far arrives (or SNAPSHOT_TIMEOUT passes); chunk offsets then trim the overlap.
+    held: list[dict[str, Any]] | None = None
+    snapshot_timer: asyncio.Task[None] | None = None
+    chunk_seq = 0
+    chunk_pos = 0
 
     async def connect(self) -> None:
         self.actions = set()
@@ -69,6 +77,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.auth_timer is not None:
             self.auth_timer.cancel()
+        if self.snapshot_timer is not None:
+            self.snapshot_timer.cancel()
         for task in self.actions:
             task.cancel()
         if self.joined:
@@ -115,8 +125,34 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def _replay(self, after_seq: int) -> None:
         result = await db_call(replay.replay_after)(self.run_id, after_seq)
         self.last_seq = after_seq
+        self.chunk_seq = self.chunk_pos = 0
         for frame in result.frames:
             await self._send_frame(frame)
+        if result.run.status in ACTIVE_STATUSES and self.held is None:
+            self.held = []
+            await events.request_snapshot(self.run_id, self.channel_name)
+            self.snapshot_timer = asyncio.create_task(self._snapshot_deadline())
+
+    async def _snapshot_deadline(self) -> None:
+        await asyncio.sleep(SNAPSHOT_TIMEOUT)  # no worker answered (none yet, or it is gone)
+        self.snapshot_timer = None
+        await self._release_held(None)
+
+    async def run_snapshot(self, event: dict[str, Any]) -> None:
+        if self.held is None:
+            return  # an answer after the timeout: the held frames went out already
+        if self.snapshot_timer is not None:
+            self.snapshot_timer.cancel()
+            self.snapshot_timer = None
+        frame = event.get("frame")
+        await self._release_held(frame if isinstance(frame, dict) else None)
+
+    async def _release_held(self, snapshot: dict[str, Any] | None) -> None:
+        held, self.held = self.held or [], None
+        if snapshot is not None:
+            await self._send_frame(snapshot)
+        for frame in held:
+            await self._send_frame(frame, live=True)
 
     # ------------------------------------------------------------ client frames
 
@@ -191,6 +227,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._send_frame(event["frame"], live=True)
 
     async def _send_frame(self, frame: dict[str, Any], live: bool = False) -> None:
+        if live and self.held is not None:
+            self.held.append(frame)
+            return
         kind = frame["type"]
         if kind == "message":
             seq = frame["seq"]
@@ -200,8 +239,21 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self._fill_gap(seq - 1)
             self.last_seq = seq
         elif kind == "message_chunk":
-            if frame["seq"] <= self.last_seq:
+            seq = frame["seq"]
+            if seq <= self.last_seq:
                 return  # its message is already here
+            offset = frame.get("offset")
+            if isinstance(offset, int):
+                if seq != self.chunk_seq:
+                    self.chunk_seq, self.chunk_pos = seq, 0
+                content = frame["data"]["content"]
+                end = offset + len(content)
+                if end <= self.chunk_pos:
+                    return  # a snapshot already carried this text
+                if offset < self.chunk_pos:
+                    cut = self.chunk_pos - offset
+                    frame = {**frame, "offset": self.chunk_pos, "data": {**frame["data"], "content": content[cut:]}}
+                self.chunk_pos = end
         elif kind == "input_request":
             if frame["request_id"] == self.sent_request_id:
                 return

@@ -18,6 +18,10 @@ from runs.models import Message, Run, RunStatus
 
 FRAME_EVENT = "run.frame"  # consumer handler: run_frame
 CONTROL_STOP = "run.stop"
+# A watcher that joined mid-message asks the worker for the text streamed so far; the worker
+# answers on the watcher's own channel with SNAPSHOT_EVENT (consumer handler: run_snapshot).
+CONTROL_SNAPSHOT = "run.snapshot_request"
+SNAPSHOT_EVENT = "run.snapshot"
 
 
 def run_group(run_id: int) -> str:
@@ -98,11 +102,14 @@ def message_frame(message: Message) -> dict[str, Any]:
     return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_data(message)}
 
 
-def chunk_frame(run_id: int, seq: int, source: str, content: str) -> dict[str, Any]:
+def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int) -> dict[str, Any]:
+    """Streamed text of the message that will be stored under `seq`; `offset` (ours) is where
+    `content` starts in that message's text, in characters (code points)."""
     return {
         "type": "message_chunk",
         "run_id": run_id,
         "seq": seq,
+        "offset": offset,
         "data": {"source": source, "content": content, "type": "ModelClientStreamingChunkEvent", "models_usage": None},
     }
 
@@ -160,6 +167,11 @@ def pong_frame() -> dict[str, Any]:
 async def publish(run_id: int, frame: dict[str, Any]) -> None:
     layer = get_channel_layer()
     await layer.group_send(run_group(run_id), {"type": FRAME_EVENT, "frame": frame})
+
+
+async def request_snapshot(run_id: int, reply_to: str) -> None:
+    layer = get_channel_layer()
+    await layer.group_send(control_group(run_id), {"type": CONTROL_SNAPSHOT, "reply_to": reply_to})
 
 
 async def signal_stop(run_id: int) -> None:

@@ -139,9 +139,14 @@ class Execution:
         self.lost_lease = False
         self.pipe = RunPipe(
             lambda frame: events.publish(run_id, frame),
-            lambda seq, source, text: events.chunk_frame(run_id, seq, source, text),
+            lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset),
         )
         self._helpers: list[asyncio.Task[None]] = []
+        # The message being streamed: what a watcher joining now has missed (see _snapshot).
+        self.streaming_seq = 0
+        self.streaming_source = ""
+        self.streamed: list[str] = []
+        self.streamed_len = 0
 
     async def drive(self) -> None:
         lease = settings.RUN_LEASE_SECONDS
@@ -177,10 +182,17 @@ class Execution:
                 loaded.transcript, cancel=self.cancel, history=loaded.history, elapsed_before=elapsed
             ):
                 if isinstance(event, MessageChunk):
-                    self.pipe.chunk(next_seq, event.source, event.content)
+                    if next_seq != self.streaming_seq or event.source != self.streaming_source:
+                        self.streaming_seq, self.streaming_source = next_seq, event.source
+                        self.streamed, self.streamed_len = [], 0
+                    content = event.content
+                    self.pipe.chunk(next_seq, event.source, content, self.streamed_len)
+                    self.streamed.append(content)
+                    self.streamed_len += len(content)
                 elif isinstance(event, StoredMessage):
                     message = await store(run_id, self.worker, event)
                     next_seq = message.seq + 1
+                    self.streamed, self.streamed_len = [], 0
                     await self.pipe.send(events.message_frame(message))
                 elif isinstance(event, InputRequest):
                     pending_input = event
@@ -263,8 +275,25 @@ class Execution:
                 if message.get("type") == events.CONTROL_STOP:
                     self.cancel.cancel("stop requested")
                     return
+                if message.get("type") == events.CONTROL_SNAPSHOT and isinstance(message.get("reply_to"), str):
+                    await self._snapshot(layer, message["reply_to"])
         finally:
             await layer.group_discard(group, channel)
+
+    async def _snapshot(self, layer: Any, reply_to: str) -> None:
+        """Send one watcher the text streamed so far of the message in progress (None if there is none).
+
+        Chunks still waiting in the pipe overlap it; the watcher's consumer trims them by offset.
+        """
+        frame = None
+        if self.streamed:
+            text = "".join(self.streamed)
+            self.streamed = [text]
+            frame = events.chunk_frame(self.run_id, self.streaming_seq, self.streaming_source, text, 0)
+        try:
+            await layer.send(reply_to, {"type": events.SNAPSHOT_EVENT, "frame": frame})
+        except Exception:  # the watcher goes on without it: its consumer stops waiting after a timeout
+            logger.warning("run %s: could not answer a snapshot request", self.run_id, exc_info=True)
 
 
 async def drive(run_id: int, worker: str | None = None) -> None:

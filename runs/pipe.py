@@ -23,17 +23,18 @@ Sender = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class RunPipe:
-    def __init__(self, send: Sender, chunk_frame: Callable[[int, str, str], dict[str, Any]]) -> None:
+    def __init__(self, send: Sender, chunk_frame: Callable[[int, str, str, int], dict[str, Any]]) -> None:
         self._send = send
         self._chunk_frame = chunk_frame
         self._pending: deque[dict[str, Any]] = deque()
         self._task: asyncio.Task[None] | None = None
         self.frames_sent = 0
 
-    def chunk(self, seq: int, source: str, content: str) -> None:
+    def chunk(self, seq: int, source: str, content: str, offset: int) -> None:
         """Queue streamed text, merged into a waiting chunk frame of the same message when there is one.
 
-        This is the per-token path: no frame is built unless a new one is needed.
+        `offset` is where `content` starts in the message's text; a merged frame keeps the offset
+        of its first piece. This is the per-token path: no frame is built unless a new one is needed.
         """
         if self._pending:
             last = self._pending[-1]
@@ -42,7 +43,7 @@ class RunPipe:
                 if data["source"] == source and len(data["content"]) < MAX_CHUNK_CHARS:
                     data["content"] += content
                     return
-        self._pending.append(self._chunk_frame(seq, source, content))
+        self._pending.append(self._chunk_frame(seq, source, content, offset))
         self._kick()
 
     async def send(self, frame: dict[str, Any]) -> None:

@@ -119,7 +119,7 @@ export class RunView {
         this.addMessage(frame.seq, frame.data);
         break;
       case "message_chunk":
-        this.addChunk(frame.seq, frame.data);
+        this.addChunk(frame.seq, frame.data, frame.offset);
         break;
       case "input_request":
         this.setStatus("awaiting_input");
@@ -167,7 +167,8 @@ export class RunView {
     this.onChange(this);
   }
 
-  addChunk(seq, data) {
+  /** Streamed text; `offset` (where it starts in the message) makes a repeated piece harmless. */
+  addChunk(seq, data, offset) {
     if (this.final.has(seq)) return; // its message is already here
     let stream = this.streams.get(seq);
     if (!stream) {
@@ -178,7 +179,13 @@ export class RunView {
       this.place(seq, el);
       this.announce(`${data.source} is writing`);
     }
-    stream.text += data.content || "";
+    const content = data.content || "";
+    if (typeof offset === "number" && offset <= stream.text.length) {
+      if (offset + content.length <= stream.text.length) return; // already shown
+      stream.text = stream.text.slice(0, offset) + content;
+    } else {
+      stream.text += content;
+    }
     if (!stream.raf) {
       stream.raf = requestAnimationFrame(() => {
         stream.raf = 0;
@@ -188,7 +195,7 @@ export class RunView {
     }
   }
 
-  /** After a reconnect, text streamed while away is missing: drop half-streamed bubbles; the stored message replaces them. */
+  /** Before a reconnect's replay: drop half-streamed bubbles; the server sends the text streamed so far again. */
   resetStreams() {
     for (const [seq, stream] of this.streams) {
       cancelAnimationFrame(stream.raf);

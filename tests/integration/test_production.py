@@ -145,6 +145,31 @@ async def test_two_daphnes_share_a_run_and_stop_reaches_the_worker(live: Stack, 
     assert run.stop_reason == "Stopped from the other server"
 
 
+async def test_a_watcher_joining_mid_message_on_another_daphne_gets_all_of_it(
+    live: Stack, alice: Any, alice_token: str
+) -> None:
+    """The worker answers the late watcher's snapshot request on that watcher's own channel (channels_redis)."""
+    run_id = await sync_to_async(create_run)(alice, gallery_config("long_story", tokens_per_second=150))
+    (_, port_a), (_, port_b) = live.daphnes[:2]
+    early: list[dict[str, Any]] = []
+    late: list[dict[str, Any]] = []
+    async with ws(port_a, run_id, alice_token) as a:
+        await recv(a)
+        await a.send('{"type": "start", "task": "A story"}')
+        for _ in range(25):
+            await recv_until(a, {"message_chunk"}, early)
+        async with ws(port_b, run_id, alice_token) as b:
+            await recv(b)
+            end = await recv_until(b, {"result", "completion"}, late, timeout=120)
+        await recv_until(a, {"result", "completion"}, early, timeout=120)
+    assert end["type"] == "result", live.logs()
+    seq = early[-1]["seq"]
+    chunks = [f for f in late if f["type"] == "message_chunk" and f["seq"] == seq]
+    message = await Message.objects.aget(run_id=run_id, seq=seq)
+    assert chunks and chunks[0]["offset"] == 0, live.logs()
+    assert "".join(c["data"]["content"] for c in chunks) == message.content
+
+
 async def test_killed_worker_run_is_resumed_by_the_sweep(live: Stack, alice: Any, alice_token: str) -> None:
     run_id = await sync_to_async(create_run)(alice, chatter(turns=16, tokens_per_second=40))
     port = live.daphnes[0][1]

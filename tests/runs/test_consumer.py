@@ -312,3 +312,45 @@ async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any,
     assert len(partial) == 1 and partial[0]["data"]["source"] == "writer" and partial[0]["data"]["content"]
     run = await Run.objects.aget(id=run_id)
     assert run.status == "error" and "writer" in run.error
+
+
+async def test_a_watcher_joining_mid_message_gets_the_text_streamed_so_far(alice: Any, alice_token: str) -> None:
+    """A reload in the middle of a long answer shows all of it: a snapshot, then live chunks, no repeats."""
+    run_id = await sync_to_async(create_run)(alice, gallery_config("long_story", tokens_per_second=200))
+    first = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(first)
+    await first.send_json_to({"type": "start", "task": "A story please"})
+    early: list[dict[str, Any]] = []
+    for _ in range(30):
+        await receive_until(first, {"message_chunk"}, keep=early)
+    streaming_seq = early[-1]["seq"]
+
+    late = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(late)
+    frames: list[dict[str, Any]] = []
+    await receive_until(late, {"result", "completion"}, keep=frames, timeout=60)
+    chunks = [f for f in frames if f["type"] == "message_chunk" and f["seq"] == streaming_seq]
+    stored = await Message.objects.aget(run_id=run_id, seq=streaming_seq)
+    assert chunks[0]["offset"] == 0 and len(chunks[0]["data"]["content"]) >= 30  # the snapshot
+    assert "".join(c["data"]["content"] for c in chunks) == stored.content  # nothing missing, nothing twice
+    offsets = [c["offset"] for c in chunks]
+    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+    await receive_until(first, {"result", "completion"}, timeout=60)
+    await first.disconnect()
+    await late.disconnect()
+
+
+async def test_without_a_worker_to_answer_live_frames_go_out_after_the_snapshot_timeout(
+    alice: Any, alice_token: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(consumers, "SNAPSHOT_TIMEOUT", 0.2)
+    run_id = await sync_to_async(create_run)(alice, gallery_config("writer_critic"))
+    await Run.objects.filter(id=run_id).aupdate(status="running")  # as if its worker had just died
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(comm)
+    from runs import events
+
+    await events.publish(run_id, events.chunk_frame(run_id, 2, "writer", "Hello", 0))
+    frame = await receive(comm, timeout=5)
+    assert frame["type"] == "message_chunk" and frame["data"]["content"] == "Hello"
+    await comm.disconnect()
