@@ -31,6 +31,7 @@ from runs.frames import (
     StopFrame,
     parse_frame,
 )
+from runs.models import DRIVEN_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
 AUTH_FRAME_TIMEOUT = 10.0
 SNAPSHOT_TIMEOUT = 1.0  # how long live frames wait for the worker's snapshot of a message in progress
-ACTIVE_STATUSES = ("running", "stopping")
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -128,7 +128,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         self.chunk_seq = self.chunk_pos = 0
         for frame in result.frames:
             await self._send_frame(frame)
-        if result.run.status in ACTIVE_STATUSES and self.held is None:
+        if result.run.status in DRIVEN_STATUSES and self.held is None:
             self.held = []
             await events.request_snapshot(self.run_id, self.channel_name)
             self.snapshot_timer = asyncio.create_task(self._snapshot_deadline())

@@ -36,6 +36,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 ACTIVE_STATUSES = frozenset({S.QUEUED, S.RUNNING, S.AWAITING_INPUT, S.STOPPING})
+DRIVEN_STATUSES = frozenset({S.RUNNING, S.STOPPING})  # a worker holds the lease and streams
 
 
 def allowed_sources(target: str) -> frozenset[str]:

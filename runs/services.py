@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from runs.models import (
     ACTIVE_STATUSES,
+    DRIVEN_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
     Message,
@@ -156,7 +157,7 @@ def run_renew_lease(*, run_id: int, worker: str, lease_seconds: float) -> bool:
     """Extend the lease while the worker still owns a live run (also while it is stopping)."""
     return bool(
         Run.objects.filter(
-            id=run_id, lease_owner=worker, status__in=[RunStatus.RUNNING, RunStatus.STOPPING]
+            id=run_id, lease_owner=worker, status__in=DRIVEN_STATUSES
         ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
     )
 
@@ -382,7 +383,7 @@ def message_append(
     with transaction.atomic():
         runs = Run.objects.filter(id=run_id)
         if worker is not None:
-            runs = runs.filter(lease_owner=worker, status__in=[RunStatus.RUNNING, RunStatus.STOPPING])
+            runs = runs.filter(lease_owner=worker, status__in=DRIVEN_STATUSES)
         if not runs.update(last_seq=F("last_seq") + 1):
             if worker is not None:
                 raise LeaseLost(f"worker {worker} no longer holds run {run_id}")

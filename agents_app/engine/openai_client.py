@@ -55,10 +55,9 @@ class OpenAIClient:
             return key
         if isinstance(config, OpenAIModel) and config.base_url:
             return _DUMMY_KEY
-        if key:
-            host = urlsplit(config.azure_endpoint).netloc if isinstance(config, AzureOpenAIModel) else ""
+        if key:  # an Azure endpoint the operator did not list
             raise ModelCallError(
-                f"the server's {config.api_key_env} is not sent to {host!r}: "
+                f"the server's {config.api_key_env} is not sent to {urlsplit(endpoint or '').netloc!r}: "
                 f"an operator can add that host to {KEY_HOSTS_ENV}",
                 permanent=True,
             )
