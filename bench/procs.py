@@ -28,6 +28,15 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / CLOCK_TICKS
 
 
+def sys_seconds(pid: int) -> float:
+    """Kernel-mode CPU of a process (syscalls, network stack): on this VM often more than user time."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[12]) + int(fields[14])) / CLOCK_TICKS
+
+
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench.procs import Cluster, cpu_seconds, machine_cpu, rss_mb  # noqa: E402
+from bench.procs import Cluster, cpu_seconds, machine_cpu, rss_mb, sys_seconds  # noqa: E402
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Result:
     per_run_tokens_per_s_median: float
     total_tokens_per_s: float
     cpu_seconds: dict[str, float]
+    sys_seconds: dict[str, float]
     machine_busy_pct: float
     rss_mb: dict[str, float]
 
@@ -127,7 +128,8 @@ def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: floa
         if wanted and proc.name not in wanted:
             continue
         subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", "250",
-                          "-f", "raw", "--threads", "--nonblocking", "--gil",
+                          "-f", "raw", "--threads", *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
+                          *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL", "1") == "1" else []),
                           "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
@@ -153,6 +155,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
     tasks = [asyncio.create_task(drive_run(port, token, rid, st, go)) for rid, st in zip(run_ids, stats, strict=True)]
     await asyncio.sleep(0.5 + sc.runs * 0.01)  # every socket connected and replayed
     cpu_before = {p.name: cpu_seconds(p.pid) for p in cluster.procs}
+    sys_before = {p.name: sys_seconds(p.pid) for p in cluster.procs}
     client_before = time.process_time()
     machine_before = machine_cpu()
     started = time.monotonic()
@@ -168,6 +171,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
     busy = (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1])
     cpu = {name: round(cpu_seconds(p.pid) - cpu_before[name], 2) for name, p in ((p.name, p) for p in cluster.procs)}
     cpu["load-client"] = round(time.process_time() - client_before, 2)
+    kernel = {p.name: round(sys_seconds(p.pid) - sys_before[p.name], 2) for p in cluster.procs}
     latencies = [v for st in stats for v in st.latencies_ms]
     if os.environ.get("BENCH_TIMELINE"):
         pairs = sorted((e, v) for st in stats for e, v in zip(st.emitted_ns, st.latencies_ms, strict=True))
@@ -198,6 +202,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         per_run_tokens_per_s_median=round(statistics.median(rates), 1) if rates else 0.0,
         total_tokens_per_s=round(received / elapsed, 1),
         cpu_seconds=cpu,
+        sys_seconds=kernel,
         machine_busy_pct=round(100 * busy, 1),
         rss_mb={p.name: round(rss_mb(p.pid), 1) for p in cluster.procs},
     )

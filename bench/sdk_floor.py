@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents_app.config import OpenAIModel  # noqa: E402
+from agents_app.engine import aclose_model_clients  # noqa: E402
 from agents_app.engine.openai_client import OpenAIClient, warm_up  # noqa: E402
 from bench.procs import Cluster  # noqa: E402
 from bench.run import percentile  # noqa: E402
@@ -39,6 +40,7 @@ async def read_streams(base_url: str, runs: int, tokens: int) -> str:
     cpu, wall = time.process_time(), time.monotonic()
     await asyncio.gather(*(one() for _ in range(runs)))
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    await aclose_model_clients()
     per_token_us = cpu / max(1, len(latencies)) * 1e6
     return (f"| {runs} | {len(latencies)}/{runs * tokens} | {percentile(latencies, 0.5):.1f} "
             f"| {percentile(latencies, 0.99):.1f} | {cpu:.2f} | {wall:.2f} | {per_token_us:.0f} |")  # fmt: skip

@@ -16,12 +16,15 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
 import openai
 
 from agents_app.config import AzureOpenAIModel, OpenAIModel
 from agents_app.engine.errors import ModelCallError
 from agents_app.engine.events import FunctionCall, RequestUsage
+from agents_app.engine.model_http import http_client
 from agents_app.engine.models import ChatMessages, CreateResult
+from agents_app.engine.sse import ServerSentEvent, SSEDecoder, decode_json_payloads
 
 # Servers such as Ollama or vLLM accept any key; the SDK insists on one being set.
 _DUMMY_KEY = "not-needed"
@@ -120,44 +123,89 @@ class OpenAIClient:
         return CreateResult(choice.message.content or "", calls, _usage(response.usage), choice.finish_reason or "stop")
 
     async def _stream(self, request: dict[str, Any]) -> AsyncGenerator[str | CreateResult, None]:
-        # The SDK still sends the request (auth, retries, timeouts, Azure routing) and decodes the SSE
-        # stream, but with cast_to=object each chunk stays a plain dict: building the SDK's typed
-        # chunk models costs about 80 us per token, which alone would cap a core at ~12k tokens/s.
-        stream = await self._client().post(
-            "/chat/completions",
-            body={**request, "stream": True, "stream_options": {"include_usage": True}},
-            cast_to=object,
-            stream=True,
-            stream_cls=openai.AsyncStream[object],
+        # The SDK sends the request (auth, retries, timeouts, Azure routing, status errors); the
+        # body is decoded here a network read at a time (agents_app.engine.sse): the SDK's own
+        # decoder builds objects per event and line, and this path runs once per token.
+        started = self._client().chat.completions.with_streaming_response.create(
+            **request, stream=True, stream_options={"include_usage": True}
         )
-        text: list[str] = []
-        calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
-        usage = RequestUsage()
-        finish_reason = "stop"
-        try:
-            async for chunk in stream:
-                if not isinstance(chunk, dict):
-                    raise ModelCallError(f"unexpected chunk from the model server: {chunk!r:.200}", permanent=False)
-                if chunk.get("usage"):
-                    usage = _usage(chunk["usage"])
-                choices = chunk.get("choices")
-                if not choices:
-                    continue
-                choice = choices[0]
-                delta = choice.get("delta") or {}
-                content = delta.get("content")
-                if content:
-                    text.append(content)
-                    yield content
-                if delta.get("tool_calls"):
-                    _merge_tool_calls(calls, delta["tool_calls"])
-                if choice.get("finish_reason"):
-                    finish_reason = choice["finish_reason"]
-        finally:
-            # On cancel this closes the HTTP response at once: the server sees the connection go.
-            await stream.close()
-        tool_calls = [FunctionCall(c[0], c[1], c[2] or "{}") for _, c in sorted(calls.items())]
-        yield CreateResult("".join(text), tool_calls, usage, finish_reason)
+        state = _StreamState()
+        async with started as response:
+            decoder = SSEDecoder()
+            try:
+                async for data in response.iter_bytes():
+                    if state.done:
+                        continue  # the rest of the body, read so the connection can be reused
+                    text = state.take(decoder.feed(data))
+                    if text:
+                        yield text
+            except httpx2.TimeoutException:
+                raise ModelCallError("the model server timed out mid-stream", permanent=False) from None
+            except httpx2.TransportError as exc:
+                raise ModelCallError(f"the connection to the model server broke: {exc}", permanent=False) from None
+        tool_calls = [FunctionCall(c[0], c[1], c[2] or "{}") for _, c in sorted(state.calls.items())]
+        yield CreateResult("".join(state.text), tool_calls, state.usage, state.finish_reason)
+
+
+class _StreamState:
+    """What a chat-completions stream has said so far."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
+        self.usage = RequestUsage()
+        self.finish_reason = "stop"
+        self.done = False
+
+    def take(self, events: list[ServerSentEvent]) -> str:
+        """Apply a read's events; the text they carry, joined."""
+        payloads = []
+        for event in events:
+            if event.data.startswith(b"[DONE]"):
+                self.done = True
+                break
+            if event.event == "error":
+                raise ModelCallError(f"model server error: {_stream_error(event.data)}", permanent=False)
+            payloads.append(event.data)
+        if not payloads:
+            return ""
+        pieces: list[str] = []
+        for chunk in decode_json_payloads(payloads):
+            if not isinstance(chunk, dict):
+                raise ModelCallError(f"unexpected chunk from the model server: {chunk!r:.200}", permanent=False)
+            if chunk.get("error"):  # OpenAI reports a failure mid-stream as a data event
+                raise ModelCallError(f"model server error: {_error_message(chunk['error'])}", permanent=False)
+            if chunk.get("usage"):
+                self.usage = _usage(chunk["usage"])
+            choices = chunk.get("choices")
+            if not choices:
+                continue
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                pieces.append(content)
+            if delta.get("tool_calls"):
+                _merge_tool_calls(self.calls, delta["tool_calls"])
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        text = "".join(pieces)
+        if text:
+            self.text.append(text)
+        return text
+
+
+def _error_message(error: Any) -> str:
+    message = error.get("message") if isinstance(error, dict) else None
+    return (message if isinstance(message, str) and message else "an error occurred during streaming")[:500]
+
+
+def _stream_error(data: bytes) -> str:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return data.decode("utf-8", "replace")[:500]
+    return _error_message(body.get("error") if isinstance(body, dict) else None)
 
 
 def _merge_tool_calls(calls: dict[int, list[str]], deltas: list[dict[str, Any]]) -> None:
@@ -199,15 +247,15 @@ def key_allowed_for(url: str, env: Mapping[str, str]) -> bool:
 
 
 def warm_up() -> None:
-    """Load what the SDK loads lazily on its first client and request: the HTTP transport,
-    the TLS trust store, h11, anyio's asyncio backend and the executor that resolves host
-    names. Sends nothing."""
+    """Load what the SDK loads lazily on its first client and request: the HTTP transport, the
+    TLS trust store, the chat-completions resources and the executor that resolves host names.
+    Sends nothing."""
     import concurrent.futures.thread  # noqa: F401
 
-    import anyio._backends._asyncio  # noqa: F401
-    import h11  # noqa: F401
-
-    openai.AsyncOpenAI(api_key=_DUMMY_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0)
+    client = openai.AsyncOpenAI(
+        api_key=_DUMMY_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0, http_client=http_client(5.0)
+    )
+    client.chat.completions.with_streaming_response  # noqa: B018  (imports the resources on first access)
 
 
 def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpenAI:
@@ -221,6 +269,7 @@ def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpen
             timeout=config.timeout,
             max_retries=config.max_retries,
             default_headers=headers,
+            http_client=http_client(config.timeout),
         )
     return openai.AsyncOpenAI(
         api_key=key,
@@ -229,6 +278,7 @@ def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpen
         timeout=config.timeout,
         max_retries=config.max_retries,
         default_headers=headers,
+        http_client=http_client(config.timeout),
     )
 
 
