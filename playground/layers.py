@@ -7,6 +7,11 @@ token latency p50 0.7 s at 50 runs of 200 tokens/s. This layer publishes through
 a small blocking connection pool instead. The wire format (channel names,
 msgpack serializer) is the stock layer's, so the two interoperate: receivers
 are unchanged.
+
+Publishes are pipelined too: what one event loop publishes to a shard while a batch
+is in flight goes out in the next batch, one write and one read for all of it. With
+one run that is a batch of one (no added wait); with 200 runs streaming on one
+worker loop it turns hundreds of round trips a second into a few.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._publishers: list[aioredis.Redis | None] = [None] * len(self._shards)
+        self._batchers: list[_PublishBatcher | None] = [None] * len(self._shards)
 
     def _publisher(self, index: int) -> aioredis.Redis:
         client = self._publishers[index]
@@ -39,15 +45,61 @@ class _LoopLayer(RedisPubSubLoopLayer):
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         channel = self._get_group_channel_name(group)
-        client = self._publisher(_consistent_hash(channel, len(self._shards)))
-        await client.publish(channel, self.channel_layer.serialize(message))
+        index = _consistent_hash(channel, len(self._shards))
+        batcher = self._batchers[index]
+        if batcher is None:
+            batcher = self._batchers[index] = _PublishBatcher(self._publisher(index))
+        await batcher.publish(channel, self.channel_layer.serialize(message))
 
     async def flush(self) -> None:
         publishers, self._publishers = self._publishers, [None] * len(self._shards)
+        for batcher in self._batchers:
+            if batcher is not None:
+                await batcher.aclose()
+        self._batchers = [None] * len(self._shards)
         for client in publishers:
             if client is not None:
                 await _close_redis(client)
         await super().flush()
+
+
+class _PublishBatcher:
+    """PUBLISHes to one shard, pipelined: one batch in flight, the next one gathering meanwhile."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._queue: list[tuple[str, bytes, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((channel, payload, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            error: BaseException | None = None
+            try:
+                pipe = self._client.pipeline(transaction=False)
+                for channel, payload, _ in batch:
+                    pipe.publish(channel, payload)
+                await pipe.execute()
+            except Exception as exc:  # every publisher of the batch sees the failure
+                error = exc
+            for _, _, done in batch:
+                if done.done():
+                    continue  # its publisher was cancelled
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
+    async def aclose(self) -> None:
+        if self._task is not None and not self._task.done():
+            await asyncio.wait([self._task], timeout=5)
 
 
 class PlaygroundPubSubChannelLayer(RedisPubSubChannelLayer):

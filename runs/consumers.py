@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 
 from accounts.services import token_authenticate
@@ -216,12 +217,16 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs close_old_connections() before every handler, through asgiref's one
         # shared sync thread: for the stream of run frames that hop serialised every socket
-        # of the process (the token-latency hot path). Frames touch the database only to
-        # fill a gap, and that goes through db_call, which closes old connections itself.
+        # of the process (the token-latency hot path), and at 200 runs starting at once the
+        # connect, start and disconnect events queued behind it too. This consumer reaches
+        # the database only through db_call, which closes old connections itself.
         if message["type"] == events.FRAME_EVENT:
             await self.run_frame(message)
             return
-        await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def run_frame(self, event: dict[str, Any]) -> None:
         await self._send_frame(event["frame"], live=True)

@@ -148,16 +148,20 @@ def notify_stop(run_id: int, status: str) -> None:
     announce_from_sync(announce_stop(run_id, status))
 
 
-async def announce_input(run_id: int, message_id: int) -> None:
-    """After run_submit_input: watchers see the answer as a message and the run as queued."""
+async def announce_message(run_id: int, frame: dict[str, Any], with_status: bool) -> None:
+    """A message stored outside a worker (the task, a human's answer): watchers get it live, so none
+    of them has a gap to fill from the database when the worker's first frame arrives."""
     from runs import execution
-    from runs.db import db_call
-    from runs.models import Message
 
-    message = await db_call(Message.objects.get)(id=message_id)
-    await events.publish(run_id, events.message_frame(message))
-    await execution.publish_status(run_id)
+    await events.publish(run_id, frame)
+    if with_status:
+        await execution.publish_status(run_id)
 
 
-def notify_input(run_id: int, message_id: int) -> None:
-    announce_from_sync(announce_input(run_id, message_id))
+def notify_task(run_id: int, frame: dict[str, Any]) -> None:
+    announce_from_sync(announce_message(run_id, frame, with_status=False))
+
+
+def notify_input(run_id: int, frame: dict[str, Any]) -> None:
+    """After run_submit_input: watchers see the answer as a message and the run as queued."""
+    announce_from_sync(announce_message(run_id, frame, with_status=True))

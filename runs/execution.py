@@ -72,6 +72,13 @@ def _wire(message: Message) -> dict[str, Any]:
     return wire
 
 
+def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | None:
+    """Claim the run and read what driving it needs, in one trip to a database thread (None: not ours)."""
+    if not services.run_claim(run_id=run_id, worker=worker, lease_seconds=lease_seconds):
+        return None
+    return _load(run_id)
+
+
 def _load(run_id: int) -> Loaded:
     run = Run.objects.select_related("session").get(id=run_id)
     transcript = [_wire(m) for m in run.messages.order_by("seq")]
@@ -104,18 +111,22 @@ def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
     )
 
 
-def _status(run_id: int) -> str | None:
-    return Run.objects.filter(id=run_id).values_list("status", flat=True).first()
-
-
 def _final(run_id: int) -> tuple[Run, list[Message], bool]:
     run = Run.objects.get(id=run_id)
     return run, list(run.messages.order_by("seq")), run.is_terminal and has_after_work(run)
 
 
-async def publish_final(run_id: int) -> None:
+def _end(run_id: int, end: Any, **kwargs: Any) -> tuple[Run, list[Message], bool] | None:
+    """Store how a run ended (a service call) and read what the watchers are told, in one trip to a
+    database thread; None when the service found the run moved on already."""
+    if not end(run_id=run_id, **kwargs):
+        return None
+    return _final(run_id)
+
+
+async def publish_final(run_id: int, final: tuple[Run, list[Message], bool] | None = None) -> None:
     """Tell watchers a run ended: its status, then `result` or `completion` (stored first, published second)."""
-    run, messages, after_work = await db_call(_final)(run_id)
+    run, messages, after_work = final or await db_call(_final)(run_id)
     await events.publish(run_id, events.status_frame(run))
     await events.publish(run_id, events.final_frame(run, messages))
     if after_work:
@@ -150,23 +161,33 @@ class Execution:
 
     async def drive(self) -> None:
         lease = settings.RUN_LEASE_SECONDS
-        if not await db_call(services.run_claim)(
-            run_id=self.run_id, worker=self.worker, lease_seconds=lease
-        ):
-            return  # another worker claimed it first, or it was stopped meanwhile
-        loaded = await db_call(_load)(self.run_id)
-        await self.pipe.send(events.status_frame(loaded.run))
-        if loaded.config is None:
-            await self._fail(loaded.config_error)
-            return
-        self._helpers = [asyncio.create_task(self._heartbeat(lease)), asyncio.create_task(self._listen_for_stop())]
+        # Listening for stops before the claim: a stop requested after it is never missed, and one
+        # requested before it leaves the run stopping or stopped, which the claim refuses.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        group = events.control_group(self.run_id)
+        await layer.group_add(group, channel)
         try:
-            await self._run_engine(loaded)
+            loaded = await db_call(_claim_and_load)(self.run_id, self.worker, lease)
+            if loaded is None:
+                return  # another worker claimed it first, or it was stopped meanwhile
+            await self.pipe.send(events.status_frame(loaded.run))
+            if loaded.config is None:
+                await self._fail(loaded.config_error)
+                return
+            self._helpers = [
+                asyncio.create_task(self._heartbeat(lease)),
+                asyncio.create_task(self._listen_for_stop(layer, channel)),
+            ]
+            try:
+                await self._run_engine(loaded)
+            finally:
+                for task in self._helpers:
+                    task.cancel()
+                await asyncio.gather(*self._helpers, return_exceptions=True)
+                await self.pipe.aclose()
         finally:
-            for task in self._helpers:
-                task.cancel()
-            await asyncio.gather(*self._helpers, return_exceptions=True)
-            await self.pipe.aclose()
+            await layer.group_discard(group, channel)
 
     async def _run_engine(self, loaded: Loaded) -> None:
         runner = TeamRunner(loaded.config)  # type: ignore[arg-type]
@@ -231,21 +252,20 @@ class Execution:
                 await publish_status(run_id)
                 return
         elif result.outcome == "complete":
-            if await db_call(services.run_complete)(
-                run_id=run_id, stop_reason=result.stop_reason or "", usage=usage
-            ):
+            final = await db_call(_end)(run_id, services.run_complete, stop_reason=result.stop_reason or "", usage=usage)
+            if final is not None:
                 await self.pipe.drain()
-                await publish_final(run_id)
+                await publish_final(run_id, final)
                 return
         # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
-        await db_call(services.run_finish_stopped)(run_id=run_id, usage=usage)
+        final = await db_call(_end)(run_id, services.run_finish_stopped, usage=usage)
         await self.pipe.drain()
-        await publish_final(run_id)
+        await publish_final(run_id, final)
 
     async def _fail(self, error: str) -> None:
-        await db_call(services.run_fail)(run_id=self.run_id, error=error)
+        final = await db_call(_end)(self.run_id, services.run_fail, error=error)
         await self.pipe.drain()
-        await publish_final(self.run_id)
+        await publish_final(self.run_id, final)
 
     async def _heartbeat(self, lease: float) -> None:
         heartbeat = db_call(services.run_heartbeat)
@@ -259,26 +279,14 @@ class Execution:
             if status == RunStatus.STOPPING:
                 self.cancel.cancel("stop requested")
 
-    async def _listen_for_stop(self) -> None:
-        layer = get_channel_layer()
-        channel = await layer.new_channel()
-        group = events.control_group(self.run_id)
-        await layer.group_add(group, channel)
-        try:
-            # A stop requested before we subscribed would otherwise wait for the next heartbeat.
-            status = await db_call(_status)(self.run_id)
-            if status == RunStatus.STOPPING:
+    async def _listen_for_stop(self, layer: Any, channel: str) -> None:
+        while True:
+            message = await layer.receive(channel)
+            if message.get("type") == events.CONTROL_STOP:
                 self.cancel.cancel("stop requested")
                 return
-            while True:
-                message = await layer.receive(channel)
-                if message.get("type") == events.CONTROL_STOP:
-                    self.cancel.cancel("stop requested")
-                    return
-                if message.get("type") == events.CONTROL_SNAPSHOT and isinstance(message.get("reply_to"), str):
-                    await self._snapshot(layer, message["reply_to"])
-        finally:
-            await layer.group_discard(group, channel)
+            if message.get("type") == events.CONTROL_SNAPSHOT and isinstance(message.get("reply_to"), str):
+                await self._snapshot(layer, message["reply_to"])
 
     async def _snapshot(self, layer: Any, reply_to: str) -> None:
         """Send one watcher the text streamed so far of the message in progress (None if there is none).

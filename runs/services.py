@@ -84,7 +84,8 @@ def run_enqueue(*, run_id: int, task: str) -> bool:
             run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task, queued_at=timezone.now()
         ):
             return False
-        message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+        message = message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+        _announce_on_commit(run_id, message, task=True)
         _dispatch_on_commit(run_id)
     return True
 
@@ -127,6 +128,14 @@ def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = No
 def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
     """Replace the snapshot of a run that has not started yet (a `start` frame carrying a config)."""
     return bool(Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(team_config=team_config))
+
+
+def _announce_on_commit(run_id: int, message: Message, *, task: bool) -> None:
+    from runs import dispatch, events
+
+    frame = events.message_frame(message)
+    notify = dispatch.notify_task if task else dispatch.notify_input
+    transaction.on_commit(lambda: notify(run_id, frame))
 
 
 def _dispatch_on_commit(run_id: int) -> None:
@@ -272,10 +281,8 @@ def run_submit_input(*, run_id: int, response: str, request_id: str | None = Non
         ):
             raise RunStateError(f"run {run_id} is no longer waiting for input")
         message = message_append(run_id=run_id, source=source, type="TextMessage", content=response)
-        from runs import dispatch
-
         # Watchers see the answer before the resumed run's first frame: announce, then dispatch.
-        transaction.on_commit(lambda: dispatch.notify_input(run_id, message.id))
+        _announce_on_commit(run_id, message, task=False)
         _dispatch_on_commit(run_id)
         return message
 

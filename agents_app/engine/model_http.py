@@ -13,8 +13,8 @@ one chunk per token as OpenAI does:
 
 So each model stream's socket rests between reads for `ReadPacer.interval()`: zero while few
 streams are open (every token is read at once), growing with the number of open streams so
-the process makes about `MODEL_READS_PER_SECOND` reads a second in all (default 5,000),
-never more than `MODEL_READ_INTERVAL_MAX_MS` apart (default 50 ms). Under load a token then
+the process makes about `MODEL_READS_PER_SECOND` reads a second in all (default 2,000),
+never more than `MODEL_READ_INTERVAL_MAX_MS` apart (default 100 ms). Under load a token then
 waits at most that long in the kernel, and every stage after the read handles a batch.
 """
 
@@ -56,8 +56,8 @@ def _env_float(name: str, default: float) -> float:
 
 
 PACER = ReadPacer(
-    reads_per_second=_env_float("MODEL_READS_PER_SECOND", 5000.0),
-    max_interval=_env_float("MODEL_READ_INTERVAL_MAX_MS", 50.0) / 1000,
+    reads_per_second=_env_float("MODEL_READS_PER_SECOND", 2000.0),
+    max_interval=_env_float("MODEL_READ_INTERVAL_MAX_MS", 100.0) / 1000,
 )
 
 

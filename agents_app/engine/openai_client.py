@@ -126,19 +126,27 @@ class OpenAIClient:
         # The SDK sends the request (auth, retries, timeouts, Azure routing, status errors); the
         # body is decoded here a network read at a time (agents_app.engine.sse): the SDK's own
         # decoder builds objects per event and line, and this path runs once per token.
-        started = self._client().chat.completions.with_streaming_response.create(
-            **request, stream=True, stream_options={"include_usage": True}
+        # `post` with the body as it is: `chat.completions.create` first walks every message through
+        # the SDK's typed-dict transform, about 2.7 ms per request at 200 runs starting together.
+        stream = await self._client().post(
+            "/chat/completions",
+            body={**request, "stream": True, "stream_options": {"include_usage": True}},
+            cast_to=object,
+            stream=True,
+            stream_cls=openai.AsyncStream[object],
         )
         state = _StreamState()
-        async with started as response:
+        async with stream:  # on cancel, closing the response drops the connection: the server sees it
             decoder = SSEDecoder()
             try:
-                async for data in response.iter_bytes():
+                async for data in stream.response.aiter_bytes():
                     if state.done:
                         continue  # the rest of the body, read so the connection can be reused
                     text = state.take(decoder.feed(data))
                     if text:
                         yield text
+                    if state.error is not None:  # after the text that came before it, which the run keeps
+                        raise state.error
             except httpx2.TimeoutException:
                 raise ModelCallError("the model server timed out mid-stream", permanent=False) from None
             except httpx2.TransportError as exc:
@@ -156,25 +164,30 @@ class _StreamState:
         self.usage = RequestUsage()
         self.finish_reason = "stop"
         self.done = False
+        self.error: ModelCallError | None = None  # raised once the text before it is out
 
     def take(self, events: list[ServerSentEvent]) -> str:
-        """Apply a read's events; the text they carry, joined."""
+        """Apply a read's events, up to [DONE] or an error; the text they carry, joined."""
         payloads = []
         for event in events:
             if event.data.startswith(b"[DONE]"):
                 self.done = True
                 break
             if event.event == "error":
-                raise ModelCallError(f"model server error: {_stream_error(event.data)}", permanent=False)
+                self.error = ModelCallError(f"model server error: {_stream_error(event.data)}", permanent=False)
+                break
             payloads.append(event.data)
-        if not payloads:
-            return ""
+        chunks, bad = decode_json_payloads(payloads)
+        if bad is not None:
+            self.error = ModelCallError(f"malformed data in the model server's stream: {bad}", permanent=False)
         pieces: list[str] = []
-        for chunk in decode_json_payloads(payloads):
+        for chunk in chunks:
             if not isinstance(chunk, dict):
-                raise ModelCallError(f"unexpected chunk from the model server: {chunk!r:.200}", permanent=False)
+                self.error = ModelCallError(f"unexpected chunk from the model server: {chunk!r:.200}", permanent=False)
+                break
             if chunk.get("error"):  # OpenAI reports a failure mid-stream as a data event
-                raise ModelCallError(f"model server error: {_error_message(chunk['error'])}", permanent=False)
+                self.error = ModelCallError(f"model server error: {_error_message(chunk['error'])}", permanent=False)
+                break
             if chunk.get("usage"):
                 self.usage = _usage(chunk["usage"])
             choices = chunk.get("choices")
@@ -255,7 +268,7 @@ def warm_up() -> None:
     client = openai.AsyncOpenAI(
         api_key=_DUMMY_KEY, base_url="http://127.0.0.1:9/v1", max_retries=0, http_client=http_client(5.0)
     )
-    client.chat.completions.with_streaming_response  # noqa: B018  (imports the resources on first access)
+    client.chat.completions  # noqa: B018  (imports the resources on first access)
 
 
 def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpenAI:

@@ -26,17 +26,20 @@ class ServerSentEvent:
 class SSEDecoder:
     def __init__(self) -> None:
         self._pending = b""
+        self._after_cr = False  # the last read ended with CR: an LF starting the next one is its pair
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """The events that `data` completes, in order."""
+        if self._after_cr and data.startswith(b"\n"):
+            data = data[1:]
+        if b"\r" in data:
+            self._after_cr = data.endswith(b"\r")
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        elif data:
+            self._after_cr = False
         buffer = self._pending + data if self._pending else data
-        tail = b""
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):  # maybe the first half of a CRLF: decide with the next read
-                buffer, tail = buffer[:-1], b"\r"
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         blocks = buffer.split(b"\n\n")
-        self._pending = blocks.pop() + tail
+        self._pending = blocks.pop()
         events: list[ServerSentEvent] = []
         for block in blocks:
             if block.startswith(b"data: ") and b"\n" not in block:  # what model servers send
@@ -68,11 +71,23 @@ def _parse_block(block: bytes, events: list[ServerSentEvent]) -> None:
         events.append(ServerSentEvent(b"\n".join(data), name or "message"))
 
 
-def decode_json_payloads(payloads: list[bytes]) -> list[Any]:
-    """Decode many JSON documents in one call; a document that is not exactly one JSON value fails."""
-    if len(payloads) == 1:
-        return [json.loads(payloads[0])]
-    values = json.loads(b"[" + b",".join(payloads) + b"]")
-    if len(values) != len(payloads):  # e.g. one payload was `1, 2`
-        return [json.loads(p) for p in payloads]  # raises on the culprit
-    return list(values)
+def decode_json_payloads(payloads: list[bytes]) -> tuple[list[Any], ValueError | None]:
+    """Decode many JSON documents in one call: the values, up to the first payload that is not
+    exactly one JSON value, and that payload's error (None if all were good)."""
+    if not payloads:
+        return [], None
+    try:
+        values = json.loads(payloads[0] if len(payloads) == 1 else b"[" + b",".join(payloads) + b"]")
+    except ValueError:
+        values = None
+    if len(payloads) == 1 and values is not None:
+        return [values], None
+    if isinstance(values, list) and len(values) == len(payloads):  # not so if a payload was `1, 2`
+        return values, None
+    good: list[Any] = []
+    for payload in payloads:  # the slow path finds the culprit and keeps what came before it
+        try:
+            good.append(json.loads(payload))
+        except ValueError as exc:
+            return good, exc
+    return good, None
