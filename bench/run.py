@@ -131,7 +131,8 @@ def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: floa
         if wanted and proc.name not in wanted:
             continue
         subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", "250",
-                          "-f", "raw", "--threads", *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
+                          "-f", "raw", "--threads",
+                          *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
                           *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL", "1") == "1" else []),
                           "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

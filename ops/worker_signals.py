@@ -70,6 +70,23 @@ def _redispatch_released(sender: Any = None, **kwargs: Any) -> None:
         except Exception:
             logger.exception("run %s: could not re-dispatch; the sweep will", run_id)
     released.clear()
+    _close_model_clients()
+
+
+def _close_model_clients() -> None:
+    """Close the shared loop's HTTP sessions to model servers (aiohttp complains about any left open)."""
+    import asyncio
+
+    from agents_app.engine import aclose_model_clients
+    from runs import worker_loop
+
+    loop = worker_loop.running_loop()
+    if loop is None:
+        return
+    try:
+        asyncio.run_coroutine_threadsafe(aclose_model_clients(), loop).result(timeout=5)
+    except Exception:
+        logger.warning("could not close the model clients at shutdown", exc_info=True)
 
 
 def release_active_runs() -> list[int]:

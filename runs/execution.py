@@ -252,7 +252,8 @@ class Execution:
                 await publish_status(run_id)
                 return
         elif result.outcome == "complete":
-            final = await db_call(_end)(run_id, services.run_complete, stop_reason=result.stop_reason or "", usage=usage)
+            stop_reason = result.stop_reason or ""
+            final = await db_call(_end)(run_id, services.run_complete, stop_reason=stop_reason, usage=usage)
             if final is not None:
                 await self.pipe.drain()
                 await publish_final(run_id, final)

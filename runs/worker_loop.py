@@ -29,6 +29,12 @@ def shared_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The shared loop if this process started one and it still runs."""
+    loop = _loop
+    return loop if loop is not None and loop.is_running() else None
+
+
 def run_in_shared_loop(coro: Coroutine[Any, Any, None]) -> None:
     """Block the calling (Celery pool) thread until `coro` finishes on the shared loop."""
     asyncio.run_coroutine_threadsafe(coro, shared_loop()).result()

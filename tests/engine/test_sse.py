@@ -70,6 +70,7 @@ async def test_under_load_a_stream_is_read_in_batches_and_loses_nothing(
     monkeypatch.setattr(model_http.PACER, "max_interval", 0.05)
     headers = {"X-Fake-Tokens": "40", "X-Fake-Rate": "200"}  # 0.2 s of tokens, one HTTP chunk each
     config = OpenAIModel(provider="openai", model="fake", base_url=fake_server.base_url, default_headers=headers)
-    pieces = [p async for p in OpenAIClient(config, {}).stream([{"role": "user", "content": "go"}]) if isinstance(p, str)]
+    stream = OpenAIClient(config, {}).stream([{"role": "user", "content": "go"}])
+    pieces = [p async for p in stream if isinstance(p, str)]
     assert "".join(pieces) == "".join(f"t{i} " for i in range(40))
     assert len(pieces) <= 6  # one piece per read, a read every 50 ms at most
