@@ -150,7 +150,8 @@ def notify_stop(run_id: int, status: str) -> None:
 
 async def announce_message(run_id: int, frame: dict[str, Any], with_status: bool) -> None:
     """A message stored outside a worker (the task, a human's answer): watchers get it live, so none
-    of them has a gap to fill from the database when the worker's first frame arrives."""
+    of them has a gap to fill from the database when the worker's first frame arrives. After an
+    answer (`with_status`) they also see the run queued again."""
     from runs import execution
 
     await events.publish(run_id, frame)
@@ -158,10 +159,5 @@ async def announce_message(run_id: int, frame: dict[str, Any], with_status: bool
         await execution.publish_status(run_id)
 
 
-def notify_task(run_id: int, frame: dict[str, Any]) -> None:
-    announce_from_sync(announce_message(run_id, frame, with_status=False))
-
-
-def notify_input(run_id: int, frame: dict[str, Any]) -> None:
-    """After run_submit_input: watchers see the answer as a message and the run as queued."""
-    announce_from_sync(announce_message(run_id, frame, with_status=True))
+def notify_message(run_id: int, frame: dict[str, Any], with_status: bool) -> None:
+    announce_from_sync(announce_message(run_id, frame, with_status))

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -116,7 +117,7 @@ def _final(run_id: int) -> tuple[Run, list[Message], bool]:
     return run, list(run.messages.order_by("seq")), run.is_terminal and has_after_work(run)
 
 
-def _end(run_id: int, end: Any, **kwargs: Any) -> tuple[Run, list[Message], bool] | None:
+def _end(run_id: int, end: Callable[..., bool], **kwargs: Any) -> tuple[Run, list[Message], bool] | None:
     """Store how a run ended (a service call) and read what the watchers are told, in one trip to a
     database thread; None when the service found the run moved on already."""
     if not end(run_id=run_id, **kwargs):
@@ -179,14 +180,12 @@ class Execution:
                 asyncio.create_task(self._heartbeat(lease)),
                 asyncio.create_task(self._listen_for_stop(layer, channel)),
             ]
-            try:
-                await self._run_engine(loaded)
-            finally:
-                for task in self._helpers:
-                    task.cancel()
-                await asyncio.gather(*self._helpers, return_exceptions=True)
-                await self.pipe.aclose()
+            await self._run_engine(loaded)
         finally:
+            for task in self._helpers:
+                task.cancel()
+            await asyncio.gather(*self._helpers, return_exceptions=True)
+            await self.pipe.aclose()
             await layer.group_discard(group, channel)
 
     async def _run_engine(self, loaded: Loaded) -> None:

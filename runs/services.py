@@ -87,7 +87,7 @@ def run_enqueue(*, run_id: int, task: str) -> bool:
         ):
             return False
         message = message_append(run_id=run_id, source="user", type="TextMessage", content=task)
-        _announce_on_commit(run_id, message, task=True)
+        _announce_on_commit(run_id, message, with_status=False)
         _dispatch_on_commit(run_id)
     return True
 
@@ -132,12 +132,11 @@ def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
     return bool(Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(team_config=team_config))
 
 
-def _announce_on_commit(run_id: int, message: Message, *, task: bool) -> None:
+def _announce_on_commit(run_id: int, message: Message, *, with_status: bool) -> None:
     from runs import dispatch, events
 
     frame = events.message_frame(message)
-    notify = dispatch.notify_task if task else dispatch.notify_input
-    transaction.on_commit(lambda: notify(run_id, frame))
+    transaction.on_commit(lambda: dispatch.notify_message(run_id, frame, with_status))
 
 
 def _dispatch_on_commit(run_id: int) -> None:
@@ -284,7 +283,7 @@ def run_submit_input(*, run_id: int, response: str, request_id: str | None = Non
             raise RunStateError(f"run {run_id} is no longer waiting for input")
         message = message_append(run_id=run_id, source=source, type="TextMessage", content=response)
         # Watchers see the answer before the resumed run's first frame: announce, then dispatch.
-        _announce_on_commit(run_id, message, task=False)
+        _announce_on_commit(run_id, message, with_status=True)
         _dispatch_on_commit(run_id)
         return message
 

@@ -1,7 +1,7 @@
 """Pay a process's one-off costs when it starts, not on the event loop in the middle of other runs.
 
 The first run of a fresh worker (or of Daphne with the inline executor) used to import the
-HTTP stack under the SDK (httpcore, h11, anyio's asyncio backend), build its TLS trust store
+HTTP stack under the SDK (aiohttp and the SDK's chat resources), build its TLS trust store
 and the channel layer on the shared event loop: measured, a 100-180 ms stall that every run
 already streaming in that process felt. Called from the Celery worker's `worker_ready` and
 when the ASGI application loads.
