@@ -105,7 +105,7 @@ def _spawn(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> 
 def _done(task: asyncio.Task[Any]) -> None:
     _tasks.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        logger.error("inline run task failed", exc_info=task.exception())
+        logger.error("a background run task or announcement failed", exc_info=task.exception())
 
 
 async def cancel_inline_runs() -> None:
@@ -131,11 +131,18 @@ def announce_from_sync(coro: Coroutine[Any, Any, None]) -> None:
     """Run an announcement from sync code on the loop that owns the channel layer's queues.
 
     The in-memory layer belongs to the inline executor's loop: a send from any other
-    loop would touch its queues from the wrong thread. Redis layers work from any loop.
+    loop would touch its queues from the wrong thread. Redis layers work from any loop; in the web
+    server the serving loop takes it without the caller waiting, elsewhere the caller waits.
     """
     in_memory = "InMemoryChannelLayer" in str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     if settings.RUN_EXECUTOR == "inline" and in_memory:
         _spawn(_inline_loop(), coro)
+        return
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        # In the web server: the serving loop publishes it and the request's thread goes on. Waiting
+        # for that publish cost every run start a round trip between threads (measured: ~1 ms of CPU).
+        _spawn(loop, coro)
         return
 
     async def run() -> None:

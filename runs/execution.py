@@ -56,8 +56,12 @@ class Loaded:
     run: Run
     config: TeamConfig | None
     config_error: str
-    transcript: list[dict[str, Any]]
+    messages: list[Message]  # the stored transcript; the engine gets it as `transcript`
     history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        return [_wire(m) for m in self.messages]
 
 
 def _wire(message: Message) -> dict[str, Any]:
@@ -82,7 +86,7 @@ def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | 
 
 def _load(run_id: int) -> Loaded:
     run = Run.objects.select_related("session").get(id=run_id)
-    transcript = [_wire(m) for m in run.messages.order_by("seq")]
+    messages = list(run.messages.order_by("seq"))
     history: list[dict[str, Any]] = []
     if run.session is not None and run.session.carry_context:
         earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
@@ -91,7 +95,7 @@ def _load(run_id: int) -> Loaded:
         config, error = validate_team_config(run.team_config), ""
     except TeamConfigError as exc:
         config, error = None, f"The run's team config is invalid: {exc}"
-    return Loaded(run=run, config=config, config_error=error, transcript=transcript, history=history)
+    return Loaded(run=run, config=config, config_error=error, messages=messages, history=history)
 
 
 def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
@@ -112,17 +116,23 @@ def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
     )
 
 
-def _final(run_id: int) -> tuple[Run, list[Message], bool]:
+def _final(run_id: int, messages: list[Message] | None = None) -> tuple[Run, list[Message], bool]:
+    """The run and its transcript (read unless the caller has it), and whether hooks are due."""
     run = Run.objects.get(id=run_id)
-    return run, list(run.messages.order_by("seq")), run.is_terminal and has_after_work(run)
+    if messages is None:
+        messages = list(run.messages.order_by("seq"))
+    return run, messages, run.is_terminal and has_after_work(run)
 
 
-def _end(run_id: int, end: Callable[..., bool], **kwargs: Any) -> tuple[Run, list[Message], bool] | None:
+def _end(
+    run_id: int, end: Callable[..., bool], messages: list[Message], **kwargs: Any
+) -> tuple[Run, list[Message], bool] | None:
     """Store how a run ended (a service call) and read what the watchers are told, in one trip to a
-    database thread; None when the service found the run moved on already."""
+    database thread; None when the service found the run moved on already. `messages` is the
+    transcript as the worker stored it: while it holds the lease nobody else appends."""
     if not end(run_id=run_id, **kwargs):
         return None
-    return _final(run_id)
+    return _final(run_id, messages)
 
 
 async def publish_final(run_id: int, final: tuple[Run, list[Message], bool] | None = None) -> None:
@@ -154,6 +164,7 @@ class Execution:
             lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset),
         )
         self._helpers: list[asyncio.Task[None]] = []
+        self.messages: list[Message] = []  # the transcript: loaded, then each message stored
         # The message being streamed: what a watcher joining now has missed (see _snapshot).
         self.streaming_seq = 0
         self.streaming_source = ""
@@ -172,6 +183,7 @@ class Execution:
             loaded = await db_call(_claim_and_load)(self.run_id, self.worker, lease)
             if loaded is None:
                 return  # another worker claimed it first, or it was stopped meanwhile
+            self.messages = loaded.messages
             await self.pipe.send(events.status_frame(loaded.run))
             if loaded.config is None:
                 await self._fail(loaded.config_error)
@@ -211,6 +223,7 @@ class Execution:
                     self.streamed_len += len(content)
                 elif isinstance(event, StoredMessage):
                     message = await store(run_id, self.worker, event)
+                    self.messages.append(message)
                     next_seq = message.seq + 1
                     self.streamed, self.streamed_len = [], 0
                     await self.pipe.send(events.message_frame(message))
@@ -252,18 +265,20 @@ class Execution:
                 return
         elif result.outcome == "complete":
             stop_reason = result.stop_reason or ""
-            final = await db_call(_end)(run_id, services.run_complete, stop_reason=stop_reason, usage=usage)
+            final = await db_call(_end)(
+                run_id, services.run_complete, self.messages, stop_reason=stop_reason, usage=usage
+            )
             if final is not None:
                 await self.pipe.drain()
                 await publish_final(run_id, final)
                 return
         # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
-        final = await db_call(_end)(run_id, services.run_finish_stopped, usage=usage)
+        final = await db_call(_end)(run_id, services.run_finish_stopped, self.messages, usage=usage)
         await self.pipe.drain()
         await publish_final(run_id, final)
 
     async def _fail(self, error: str) -> None:
-        final = await db_call(_end)(self.run_id, services.run_fail, error=error)
+        final = await db_call(_end)(self.run_id, services.run_fail, self.messages, error=error)
         await self.pipe.drain()
         await publish_final(self.run_id, final)
 

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import DateTimeField, F, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from runs.models import (
@@ -96,11 +97,13 @@ class TooManyActiveRuns(Exception):
     """The user already has RUN_MAX_ACTIVE_PER_USER runs queued, running or waiting."""
 
 
-def check_active_limit(owner_id: int) -> None:
+def check_active_limit(owner_id: int | None = None, *, run_id: int | None = None) -> None:
+    """Raise TooManyActiveRuns when the owner (given, or the owner of `run_id`) is at the cap."""
     from django.conf import settings
 
     limit = settings.RUN_MAX_ACTIVE_PER_USER
-    active = Run.objects.filter(owner_id=owner_id, status__in=ACTIVE_STATUSES).count()
+    owner = owner_id if owner_id is not None else Subquery(Run.objects.filter(id=run_id).values("owner_id"))
+    active = Run.objects.filter(owner_id=owner, status__in=ACTIVE_STATUSES).count()
     if active >= limit:
         raise TooManyActiveRuns(
             f"You already have {active} active runs (the limit is {limit}); stop one or wait for one to finish."
@@ -115,16 +118,18 @@ def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = No
     """
     from agents_app.autogen import parse_team_config
 
+    # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
+    # `created` (two starts racing: one wins), and the reads are only for the error message.
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(id=run_id)
-        if run.status != RunStatus.CREATED:
-            raise RunStateError(f"run {run_id} was already started (it is {run.status})")
-        check_active_limit(run.owner_id)
+        check_active_limit(run_id=run_id)
         if team_config is not None:
             config, _ = parse_team_config(team_config)
             run_set_team_config(run_id=run_id, team_config=config.model_dump(mode="json"))
         if not run_enqueue(run_id=run_id, task=task):
-            raise RunStateError(f"run {run_id} was already started")
+            status = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
+            if status is None:
+                raise Run.DoesNotExist(f"run {run_id} does not exist")
+            raise RunStateError(f"run {run_id} was already started (it is {status})")
 
 
 def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
@@ -151,16 +156,14 @@ def _dispatch_on_commit(run_id: int) -> None:
 def run_claim(*, run_id: int, worker: str, lease_seconds: float) -> bool:
     """queued -> running for one worker; a loser of the race gets False and walks away."""
     now = timezone.now()
-    claimed = transition(
+    return transition(
         run_id=run_id,
         to=RunStatus.RUNNING,
         expected=[RunStatus.QUEUED],
         lease_owner=worker,
         lease_expires_at=now + timedelta(seconds=lease_seconds),
+        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),  # the first claim's time
     )
-    if claimed:
-        Run.objects.filter(id=run_id, started_at__isnull=True).update(started_at=now)
-    return claimed
 
 
 def run_renew_lease(*, run_id: int, worker: str, lease_seconds: float) -> bool:
@@ -389,14 +392,11 @@ def message_append(
     the sweep gave up on cannot write into the transcript its successor resumes.
     """
     with transaction.atomic(savepoint=False):  # inside a caller's transaction: its all-or-nothing
-        runs = Run.objects.filter(id=run_id)
-        if worker is not None:
-            runs = runs.filter(lease_owner=worker, status__in=DRIVEN_STATUSES)
-        if not runs.update(last_seq=F("last_seq") + 1):
+        seq = _next_seq(run_id, worker)
+        if seq is None:
             if worker is not None:
                 raise LeaseLost(f"worker {worker} no longer holds run {run_id}")
             raise Run.DoesNotExist(f"run {run_id} does not exist")
-        seq = Run.objects.filter(id=run_id).values_list("last_seq", flat=True).get()
         return Message.objects.create(
             run_id=run_id,
             seq=seq,
@@ -407,3 +407,22 @@ def message_append(
             metadata=metadata or {},
             partial=partial,
         )
+
+
+def _next_seq(run_id: int, worker: str | None) -> int | None:
+    """Take the run's next seq (None: no such run, or not held by `worker`).
+
+    One `UPDATE ... RETURNING` (PostgreSQL, SQLite >= 3.35): QuerySet.update() cannot return the
+    new value, and an UPDATE then a SELECT is one more round trip on every stored message.
+    """
+    table, qn = Run._meta.db_table, connection.ops.quote_name
+    sql = f"UPDATE {qn(table)} SET {qn('last_seq')} = {qn('last_seq')} + 1 WHERE {qn('id')} = %s"
+    params: list[Any] = [run_id]
+    if worker is not None:
+        driven = sorted(DRIVEN_STATUSES)
+        sql += f" AND {qn('lease_owner')} = %s AND {qn('status')} IN ({', '.join(['%s'] * len(driven))})"
+        params += [worker, *driven]
+    with connection.cursor() as cursor:
+        cursor.execute(sql + f" RETURNING {qn('last_seq')}", params)
+        row = cursor.fetchone()
+    return row[0] if row else None
