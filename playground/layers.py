@@ -35,7 +35,7 @@ PUBLISH_POOL_SIZE = 64
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._shards = [_ShardConnection(shard.host, self) for shard in self._shards]
+        self._shards = [_ShardConnection(shard.host, self) for shard in self._shards]  # type: ignore[has-type]
         self._publishers: list[aioredis.Redis | None] = [None] * len(self._shards)
         self._batchers: list[_PublishBatcher | None] = [None] * len(self._shards)
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import DateTimeField, F, Subquery, Value
+from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -97,13 +97,13 @@ class TooManyActiveRuns(Exception):
     """The user already has RUN_MAX_ACTIVE_PER_USER runs queued, running or waiting."""
 
 
-def check_active_limit(owner_id: int | None = None, *, run_id: int | None = None) -> None:
-    """Raise TooManyActiveRuns when the owner (given, or the owner of `run_id`) is at the cap."""
+def check_active_limit(run_id: int) -> None:
+    """Raise TooManyActiveRuns when the run's owner is at the cap (one query)."""
     from django.conf import settings
 
     limit = settings.RUN_MAX_ACTIVE_PER_USER
-    owner = owner_id if owner_id is not None else Subquery(Run.objects.filter(id=run_id).values("owner_id"))
-    active = Run.objects.filter(owner_id=owner, status__in=ACTIVE_STATUSES).count()
+    owner = Run.objects.filter(id=run_id).values("owner_id")
+    active = Run.objects.filter(owner__in=owner, status__in=ACTIVE_STATUSES).count()
     if active >= limit:
         raise TooManyActiveRuns(
             f"You already have {active} active runs (the limit is {limit}); stop one or wait for one to finish."
@@ -121,7 +121,7 @@ def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = No
     # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
     # `created` (two starts racing: one wins), and the reads are only for the error message.
     with transaction.atomic():
-        check_active_limit(run_id=run_id)
+        check_active_limit(run_id)
         if team_config is not None:
             config, _ = parse_team_config(team_config)
             run_set_team_config(run_id=run_id, team_config=config.model_dump(mode="json"))
