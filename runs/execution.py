@@ -36,6 +36,7 @@ from agents_app.engine import (
 from ops.logs import bind_run
 from ops.services import has_after_work, run_finished
 from runs import events, services
+from runs.admission import start_gate
 from runs.db import db_call
 from runs.models import Message, Run, RunStatus
 from runs.pipe import RunPipe
@@ -173,6 +174,8 @@ class Execution:
 
     async def drive(self) -> None:
         lease = settings.RUN_LEASE_SECONDS
+        if settings.RUN_START_BURST > 0:
+            await start_gate().enter()  # streams already running first (runs.admission)
         # Listening for stops before the claim: a stop requested after it is never missed, and one
         # requested before it leaves the run stopping or stopped, which the claim refuses.
         layer = get_channel_layer()
