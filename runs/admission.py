@@ -8,7 +8,7 @@ already running then waits behind them. A process therefore admits run starts th
 it wakes (the loop's lag); after a prompt wake-up it admits up to `burst` starts, after a
 late one none. So starts go in as fast as the loop absorbs them, one goes in at least every
 `max_wait` seconds whatever the load (no run is starved), and a start with no other start in
-the last tick goes in at once.
+the last tick goes in at once. A `burst` of 0 turns the gate off.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class StartGate:
         self.held = 0  # late probe wake-ups while starts waited
 
     async def enter(self) -> None:
+        if self.burst <= 0:  # the gate is off: every start goes in at once
+            return
         if self._probe is None or self._probe.done():
             # Nothing queued or measured lately: in at once; the probe's next sample decides for
             # the starts that follow within a tick.

@@ -174,8 +174,7 @@ class Execution:
 
     async def drive(self) -> None:
         lease = settings.RUN_LEASE_SECONDS
-        if settings.RUN_START_BURST > 0:
-            await start_gate().enter()  # streams already running first (runs.admission)
+        await start_gate().enter()  # streams already running first (runs.admission)
         # Listening for stops before the claim: a stop requested after it is never missed, and one
         # requested before it leaves the run stopping or stopped, which the claim refuses.
         layer = get_channel_layer()

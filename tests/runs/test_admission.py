@@ -33,6 +33,11 @@ async def test_a_lone_start_goes_in_at_once() -> None:
     assert g.admitted == 1
 
 
+async def test_a_burst_of_zero_turns_the_gate_off() -> None:
+    g = gate(burst=0, tick=10.0)
+    await asyncio.wait_for(asyncio.gather(*(g.enter() for _ in range(5))), 1)
+
+
 async def test_starts_arriving_together_go_in_by_bursts_in_arrival_order() -> None:
     g = gate()
     order = await enter_all(g, 9)
