@@ -9,6 +9,12 @@ it wakes (the loop's lag); after a prompt wake-up it admits up to `burst` starts
 late one none. So starts go in as fast as the loop absorbs them, one goes in at least every
 `max_wait` seconds whatever the load (no run is starved), and a start with no other start in
 the last tick goes in at once. A `burst` of 0 turns the gate off.
+
+A web server whose runs execute elsewhere (Celery) gates the `start` frames it receives too
+(`admit_start_request`): each start is a database transaction and a Celery publish on the
+server's threads, and 200 of them at once held the GIL while the server fell 200-300 ms
+behind forwarding the frames of the runs already streaming (measured at 200 runs). With the
+inline executor the run's execution passes the same loop's gate, so the request does not.
 """
 
 from __future__ import annotations
@@ -75,6 +81,12 @@ class StartGate:
 
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StartGate] = weakref.WeakKeyDictionary()
+
+
+async def admit_start_request() -> None:
+    """Wait, on a web server, until this loop admits one more start request (see the module doc)."""
+    if settings.RUN_EXECUTOR != "inline":
+        await start_gate().enter()
 
 
 def start_gate() -> StartGate:

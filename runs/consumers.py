@@ -21,6 +21,7 @@ from django.conf import settings
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
 from runs import dispatch, events, replay, services
+from runs.admission import admit_start_request
 from runs.db import db_call
 from runs.frames import (
     AuthFrame,
@@ -193,6 +194,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             if isinstance(frame, PingFrame):
                 await self.send_json(events.pong_frame())
             elif isinstance(frame, StartFrame):
+                await admit_start_request()  # frames of running runs first (runs.admission)
                 await call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
             elif isinstance(frame, StopFrame):
                 await call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "Stopped by user")

@@ -96,3 +96,20 @@ async def test_each_event_loop_has_its_own_gate(settings: object) -> None:
         return asyncio.run(get())
 
     assert await asyncio.to_thread(other_loop) is not here
+
+
+async def test_a_web_server_gates_start_requests_when_runs_execute_elsewhere(settings: object) -> None:
+    settings.RUN_EXECUTOR = "celery"  # type: ignore[attr-defined]
+    settings.RUN_START_BURST = 1  # type: ignore[attr-defined]
+    here = admission.start_gate()
+    before = here.admitted
+    await asyncio.wait_for(asyncio.gather(*(admission.admit_start_request() for _ in range(3))), 2)
+    assert here.admitted == before + 3
+
+
+async def test_with_the_inline_executor_only_the_execution_passes_the_gate(settings: object) -> None:
+    settings.RUN_EXECUTOR = "inline"  # type: ignore[attr-defined]
+    here = admission.start_gate()
+    before = here.admitted
+    await admission.admit_start_request()
+    assert here.admitted == before
