@@ -100,7 +100,6 @@ async def test_each_event_loop_has_its_own_gate(settings: object) -> None:
 
 async def test_a_web_server_gates_start_requests_when_runs_execute_elsewhere(settings: object) -> None:
     settings.RUN_EXECUTOR = "celery"  # type: ignore[attr-defined]
-    settings.RUN_START_BURST = 1  # type: ignore[attr-defined]
     here = admission.start_gate()
     before = here.admitted
     await asyncio.wait_for(asyncio.gather(*(admission.admit_start_request() for _ in range(3))), 2)
