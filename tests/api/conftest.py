@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.services import token_create
-
-AUTOGEN_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "autogen"
 
 
 def bearer_client(user: Any) -> Client:

@@ -10,7 +10,8 @@ from django.test import Client
 
 from agents_app.config import validate_team_config
 from agents_app.models import Team
-from tests.api.conftest import AUTOGEN_FIXTURES, assert_error
+from tests.api.conftest import assert_error
+from tests.autogen.documents import FIXTURES as AUTOGEN_FIXTURES
 from tests.factories import SCRIPTED_TEAM, make_team
 
 pytestmark = pytest.mark.django_db

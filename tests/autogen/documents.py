@@ -1,4 +1,4 @@
-"""Where the shared AutoGen Studio fixtures live, and how to read them."""
+"""Where the AutoGen Studio fixtures live, and how to read them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-# The shared fixtures sit beside the repository (a fresh clone elsewhere has ../shared too).
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "autogen"
+# A copy of ../shared/fixtures/autogen kept in the repository, so a clone anywhere runs the whole suite;
+# tests/autogen/test_import_export.py checks it still matches ../shared where that exists.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "autogen"
+SHARED_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "autogen"
 FIXTURE_FILES = sorted(FIXTURES.glob("*/*.json"))
 
 

@@ -25,7 +25,7 @@ from agents_app.config import (
     TeamConfigError,
     UserProxyAgentConfig,
 )
-from tests.autogen.documents import FIXTURE_FILES, load_fixture
+from tests.autogen.documents import FIXTURE_FILES, FIXTURES, SHARED_FIXTURES, load_fixture
 
 PLANTED_KEY = "sk-planted-9f8e7d6c5b4a-DO-NOT-STORE"
 
@@ -60,6 +60,16 @@ def first_agent(doc: dict[str, Any]) -> dict[str, Any]:
 
 def test_every_fixture_is_present() -> None:
     assert len(FIXTURE_FILES) == 10
+
+
+def test_fixture_copy_matches_the_shared_fixtures() -> None:
+    # The repository keeps its own copy so a clone anywhere runs the suite; beside ../shared it must not drift.
+    shared = sorted(SHARED_FIXTURES.glob("*/*.json"))
+    if not shared:
+        pytest.skip(f"no shared fixtures at {SHARED_FIXTURES} (this clone is not beside ../shared)")
+    assert [p.relative_to(SHARED_FIXTURES) for p in shared] == [p.relative_to(FIXTURES) for p in FIXTURE_FILES]
+    for path in shared:
+        assert (FIXTURES / path.relative_to(SHARED_FIXTURES)).read_bytes() == path.read_bytes(), path
 
 
 def test_fixture_imports_exports_and_reimports_to_the_same_config(fixture_doc: dict[str, Any]) -> None:

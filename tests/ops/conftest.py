@@ -81,7 +81,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
-AUTOGEN_FIXTURES = ROOT.parent / "shared" / "fixtures" / "autogen"
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

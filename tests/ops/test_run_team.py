@@ -12,7 +12,8 @@ import pexpect
 import pytest
 
 from runs.models import Run
-from tests.ops.conftest import AUTOGEN_FIXTURES, ROOT, subprocess_env
+from tests.autogen.documents import FIXTURES as AUTOGEN_FIXTURES
+from tests.ops.conftest import ROOT, subprocess_env
 from tests.support.fake_openai import FakeOpenAIThread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
