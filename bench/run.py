@@ -61,6 +61,7 @@ class RunStats:
     first_ns: int = 0
     last_ns: int = 0
     status: str = ""
+    received: list[tuple[int, str]] = field(default_factory=list)  # (receive time ns, raw chunk frame)
 
 
 @dataclass
@@ -97,31 +98,48 @@ def team_config(base_url: str, scenario: Scenario) -> dict[str, Any]:
 
 
 async def drive_run(port: int, token: str, run_id: int, stats: RunStats, go: asyncio.Event) -> None:
+    """Drive one run; chunk frames are kept raw with their receive time and decoded after the scenario
+    (`account_chunks`), so the client's own work does not delay the frames it timestamps."""
     url = f"ws://127.0.0.1:{port}/runs/{run_id}?token={token}"
     async with connect(url, max_size=2**24, open_timeout=60, ping_interval=None) as ws:
         json.loads(await ws.recv())  # system
         await go.wait()
         await ws.send('{"type": "start", "task": "stream"}')
+        received = stats.received
         async for raw in ws:
             now = time.time_ns()
+            if CHUNK_PREFIX in raw[:40]:
+                received.append((now, raw))
+                continue
             frame = json.loads(raw)
             kind = frame["type"]
-            if kind == "message_chunk":
-                stamps = frame["data"]["content"].split()
-                if not stats.first_ns:
-                    stats.first_ns = now
-                stats.last_ns = now
-                stats.tokens += len(stamps)
-                stats.frames += 1
-                for s in stamps:
-                    emitted = int(s)
-                    stats.latencies_ms.append((now - emitted) / 1e6)
-                    stats.emitted_ns.append(emitted)
+            if kind == "message_chunk":  # not as the server usually writes it: decoded later all the same
+                received.append((now, raw))
             elif kind == "message" and frame["data"]["source"] == "streamer":
                 stats.stored_tokens = len(str(frame["data"]["content"]).split())
             elif kind in ("result", "completion"):
                 stats.status = frame["status"]
                 return
+
+
+CHUNK_PREFIX = '{"type": "message_chunk"'
+
+
+def account_chunks(stats: RunStats) -> None:
+    """Per-token latency (receive time minus the emission time each token carries) of one run's chunks."""
+    for now, raw in stats.received:
+        frame = json.loads(raw)
+        stamps = frame["data"]["content"].split()
+        if not stats.first_ns:
+            stats.first_ns = now
+        stats.last_ns = now
+        stats.tokens += len(stamps)
+        stats.frames += 1
+        for s in stamps:
+            emitted = int(s)
+            stats.latencies_ms.append((now - emitted) / 1e6)
+            stats.emitted_ns.append(emitted)
+    stats.received.clear()
 
 
 def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: float) -> None:
@@ -130,7 +148,8 @@ def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: floa
     for proc in cluster.procs:
         if wanted and proc.name not in wanted:
             continue
-        subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", "250",
+        rate = os.environ.get("BENCH_PROFILE_RATE", "250")  # samples a second
+        subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", rate,
                           "-f", "raw", "--threads",
                           *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
                           *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL", "1") == "1" else []),
@@ -176,6 +195,8 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
     cpu = {name: round(cpu_seconds(p.pid) - cpu_before[name], 2) for name, p in ((p.name, p) for p in cluster.procs)}
     cpu["load-client"] = round(time.process_time() - client_before, 2)
     kernel = {p.name: round(sys_seconds(p.pid) - sys_before[p.name], 2) for p in cluster.procs}
+    for st in stats:
+        account_chunks(st)
     latencies = [v for st in stats for v in st.latencies_ms]
     if os.environ.get("BENCH_TIMELINE"):
         pairs = sorted((e, v) for st in stats for e, v in zip(st.emitted_ns, st.latencies_ms, strict=True))

@@ -1,112 +1,236 @@
-"""A channels_redis pub/sub layer whose group_send does not queue behind one lock per event loop.
+"""A channels_redis pub/sub layer whose publishes are written at once, pipelined on one connection.
 
 channels_redis' RedisPubSubChannelLayer sends every PUBLISH of an event loop over
-one connection guarded by an asyncio.Lock, shared with SUBSCRIBE. A worker that
-drives many runs on one loop then publishes one frame at a time: measured here,
-token latency p50 0.7 s at 50 runs of 200 tokens/s. This layer publishes through
-a small blocking connection pool instead. The wire format (channel names,
-msgpack serializer) is the stock layer's, so the two interoperate: receivers
-are unchanged.
+one connection guarded by an asyncio.Lock, shared with SUBSCRIBE, and waits for
+each reply before the next command goes out. A worker that drives many runs on
+one loop then publishes one frame at a time: measured here, token latency p50
+0.7 s at 50 runs of 200 tokens/s. This layer gives each loop one connection per
+shard for publishing (`_Publisher`) and writes every PUBLISH to it the moment it
+is published: nothing waits for an earlier reply, Redis answers in order on the
+connection, and each answer completes its publisher's future. A run's frames
+therefore reach Redis in the order they were published and in the same loop turn
+(`group_send_nowait` writes before returning). The wire format (channel names,
+msgpack serializer) is the stock layer's, so the two interoperate: receivers are
+unchanged.
 
-Publishes are pipelined too: what one event loop publishes to a shard while a batch
-is in flight goes out in the next batch, one write and one read for all of it. With
-one run that is a batch of one (no added wait); with 200 runs streaming on one
-worker loop it turns hundreds of round trips a second into a few.
+An earlier version pipelined through redis-py: one batch in flight per shard, the next gathering
+meanwhile. A frame then waited for the batch ahead of it (measured at 200 runs of 200 tokens/s:
+p50 3-10 ms, p99 30-50 ms) plus an event-loop turn for the task that sent its batch.
 
-Subscriptions are batched the same way. The stock shard connection sends each SUBSCRIBE
-and UNSUBSCRIBE alone, one at a time behind its lock, so every run starting on a busy loop
-waited a loop turn per subscription of every run ahead of it: measured, 200 runs starting at
-once on one worker took 1.7 s (median) and up to 3.2 s to get their stop listener
-subscribed, while their tasks had long been delivered.
+Subscriptions are batched. The stock shard connection sends each SUBSCRIBE and UNSUBSCRIBE
+alone, one at a time behind its lock, so every run starting on a busy loop waited a loop turn
+per subscription of every run ahead of it: measured, 200 runs starting at once on one worker
+took 1.7 s (median) and up to 3.2 s to get their stop listener subscribed, while their tasks had
+long been delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import ssl
+from collections import deque
 from typing import Any
 
+import hiredis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
-from channels_redis.utils import _close_redis, _consistent_hash, _wrap_close
-from redis import asyncio as aioredis
+from channels_redis.utils import _consistent_hash, _wrap_close
+from redis.connection import parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
-PUBLISH_POOL_SIZE = 64
+logger = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 5.0  # seconds, unless the URL sets socket_connect_timeout
+PUBLISHER_NAME = b"playground-publish"
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._shards = [_ShardConnection(shard.host, self) for shard in self._shards]  # type: ignore[has-type]
-        self._publishers: list[aioredis.Redis | None] = [None] * len(self._shards)
-        self._batchers: list[_PublishBatcher | None] = [None] * len(self._shards)
+        self._publishers: list[_Publisher | None] = [None] * len(self._shards)
 
-    def _publisher(self, index: int) -> aioredis.Redis:
-        client = self._publishers[index]
-        if client is None:
-            host = dict(self._shards[index].host)
-            address = host.pop("address", None)
+    def _publisher(self, index: int) -> _Publisher:
+        publisher = self._publishers[index]
+        if publisher is None:
+            address = self._shards[index].host.get("address")
             if address is None:
                 raise ValueError("PlaygroundPubSubChannelLayer needs hosts given as redis:// URLs")
-            pool = aioredis.BlockingConnectionPool.from_url(address, max_connections=PUBLISH_POOL_SIZE, **host)
-            client = self._publishers[index] = aioredis.Redis(connection_pool=pool)
-        return client
+            publisher = self._publishers[index] = _Publisher(address, asyncio.get_running_loop())
+        return publisher
 
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+    def group_send_nowait(self, group: str, message: dict[str, Any]) -> asyncio.Future[Any]:
+        """Write the PUBLISH now; the future completes with Redis' reply (or the connection's failure)."""
         channel = self._get_group_channel_name(group)
         index = _consistent_hash(channel, len(self._shards))
-        batcher = self._batchers[index]
-        if batcher is None:
-            batcher = self._batchers[index] = _PublishBatcher(self._publisher(index))
-        await batcher.publish(channel, self.channel_layer.serialize(message))
+        return self._publisher(index).publish(channel, self.channel_layer.serialize(message))
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await self.group_send_nowait(group, message)
 
     async def flush(self) -> None:
         publishers, self._publishers = self._publishers, [None] * len(self._shards)
-        for batcher in self._batchers:
-            if batcher is not None:
-                await batcher.aclose()
-        self._batchers = [None] * len(self._shards)
-        for client in publishers:
-            if client is not None:
-                await _close_redis(client)
+        for publisher in publishers:
+            if publisher is not None:
+                await publisher.aclose()
         await super().flush()
 
 
-class _PublishBatcher:
-    """PUBLISHes to one shard, pipelined: one batch in flight, the next one gathering meanwhile."""
+def _pack(*args: bytes) -> bytes:
+    """A command in RESP, Redis' wire format: an array of bulk strings."""
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
 
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._client = client
-        self._queue: list[tuple[str, bytes, asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None
 
-    async def publish(self, channel: str, payload: bytes) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._queue.append((channel, payload, done))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush())
-        await done
+class _Publisher:
+    """One shard's publishing connection for one event loop.
 
-    async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            error: BaseException | None = None
-            try:
-                pipe = self._client.pipeline(transaction=False)
-                for channel, payload, _ in batch:
-                    pipe.publish(channel, payload)
-                await pipe.execute()
-            except Exception as exc:  # every publisher of the batch sees the failure
-                error = exc
-            for _, _, done in batch:
-                if done.done():
-                    continue  # its publisher was cancelled
-                if error is None:
-                    done.set_result(None)
+    Commands are written the moment they are published, while earlier ones still await their
+    replies; Redis answers in order, so each reply completes the oldest waiting future. While
+    (re)connecting, commands wait in order and go out right after the handshake. A lost
+    connection fails every command still waiting for its reply; the next publish connects again.
+    """
+
+    def __init__(self, address: str, loop: asyncio.AbstractEventLoop) -> None:
+        self._options = parse_url(address)
+        self._loop = loop
+        self._connection: _Connection | None = None
+        self._backlog: list[tuple[bytes, asyncio.Future[Any]]] = []
+        self._connecting: asyncio.Task[None] | None = None
+
+    def publish(self, channel: str, payload: bytes) -> asyncio.Future[Any]:
+        done = self._loop.create_future()
+        command = _pack(b"PUBLISH", channel.encode(), payload)
+        connection = self._connection
+        if connection is not None and connection.is_open():
+            connection.send(command, done)
+        else:
+            self._backlog.append((command, done))
+            if self._connecting is None or self._connecting.done():
+                self._connecting = self._loop.create_task(self._connect())
+        return done
+
+    async def _connect(self) -> None:
+        options = self._options
+        try:
+            async with asyncio.timeout(float(options.get("socket_connect_timeout") or CONNECT_TIMEOUT)):
+                if "path" in options:
+                    await self._loop.create_unix_connection(lambda: _Connection(self), options["path"])
                 else:
-                    done.set_exception(error)
+                    host, port = options.get("host") or "localhost", int(options.get("port") or 6379)
+                    await self._loop.create_connection(
+                        lambda: _Connection(self), host, port, ssl=_ssl_context(options)
+                    )
+        except (OSError, TimeoutError) as exc:
+            self._fail_backlog(RedisConnectionError(f"could not connect to Redis to publish: {exc}"))
+
+    def _connected(self, connection: _Connection) -> None:
+        # Called as the connection opens: the handshake, then what waited, before any new publish
+        # can write, so order is kept.
+        for command in _handshake(self._options):
+            reply = self._loop.create_future()
+            reply.add_done_callback(_log_handshake_error)
+            connection.send(command, reply)
+        backlog, self._backlog = self._backlog, []
+        for command, done in backlog:
+            connection.send(command, done)
+        self._connection = connection
+
+    def _fail_backlog(self, error: Exception) -> None:
+        backlog, self._backlog = self._backlog, []
+        for _, done in backlog:
+            if not done.done():
+                done.set_exception(error)
 
     async def aclose(self) -> None:
-        if self._task is not None and not self._task.done():
-            await asyncio.wait([self._task], timeout=5)
+        connection, self._connection = self._connection, None
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        self._fail_backlog(RedisConnectionError("the channel layer was closed"))
+        if connection is not None:
+            await connection.aclose()
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS, or Unix socket) connection of a _Publisher, and the replies it still owes."""
+
+    def __init__(self, publisher: _Publisher) -> None:
+        self._publisher = publisher
+        self._transport: asyncio.Transport | None = None
+        self._parser = hiredis.Reader()
+        self._replies: deque[asyncio.Future[Any]] = deque()
+
+    def is_open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def send(self, command: bytes, done: asyncio.Future[Any]) -> None:
+        assert self._transport is not None
+        self._transport.write(command)
+        self._replies.append(done)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._publisher._connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._parser.feed(data)
+        while (reply := self._parser.gets()) is not False:
+            if not self._replies:
+                logger.error("Redis sent a reply nothing was waiting for: %r", reply)
+                continue
+            done = self._replies.popleft()
+            if done.done():
+                continue  # its publisher was cancelled
+            if isinstance(reply, hiredis.ReplyError):
+                done.set_exception(ResponseError(str(reply)))
+            else:
+                done.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        replies, self._replies = self._replies, deque()
+        error = RedisConnectionError(f"the Redis connection for publishing was lost: {exc or 'closed'}")
+        for done in replies:
+            if not done.done():
+                done.set_exception(error)
+
+    async def aclose(self) -> None:
+        pending = [done for done in self._replies if not done.done()]
+        if pending:  # what was written gets its reply first (a shutdown publishes the runs' last frames)
+            await asyncio.wait(pending, timeout=5)
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _handshake(options: dict[str, Any]) -> list[bytes]:
+    """AUTH when the URL has credentials, and a name that CLIENT LIST shows. No SELECT: pub/sub
+    channels are the same in every database."""
+    commands = []
+    if options.get("password"):
+        credentials = [options["username"], options["password"]] if options.get("username") else [options["password"]]
+        commands.append(_pack(b"AUTH", *(str(c).encode() for c in credentials)))
+    commands.append(_pack(b"CLIENT", b"SETNAME", PUBLISHER_NAME))
+    return commands
+
+
+def _log_handshake_error(reply: asyncio.Future[Any]) -> None:
+    if not reply.cancelled() and reply.exception() is not None:
+        logger.error("Redis refused the publishing connection's handshake: %s", reply.exception())
+
+
+def _ssl_context(options: dict[str, Any]) -> ssl.SSLContext | None:
+    """TLS for rediss:// URLs, with redis-py's query options for certificates."""
+    if "connection_class" not in options or "SSL" not in options["connection_class"].__name__:
+        return None
+    context = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
+    if options.get("ssl_certfile"):
+        context.load_cert_chain(options["ssl_certfile"], options.get("ssl_keyfile"))
+    if str(options.get("ssl_cert_reqs", "required")).lower() in ("none", "cert_none"):
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif str(options.get("ssl_check_hostname", "true")).lower() in ("false", "0", "no"):
+        context.check_hostname = False
+    return context
 
 
 class _ShardConnection(RedisSingleShardConnection):
@@ -178,6 +302,10 @@ def _runs_of_like(
 
 
 class PlaygroundPubSubChannelLayer(RedisPubSubChannelLayer):
+    def group_send_nowait(self, group: str, message: dict[str, Any]) -> asyncio.Future[Any]:
+        """Publish to a group with the PUBLISH written before returning (see the module doc)."""
+        return self._get_layer().group_send_nowait(group, message)  # type: ignore[attr-defined, no-any-return]
+
     def _get_layer(self) -> RedisPubSubLoopLayer:
         loop = asyncio.get_running_loop()
         try:

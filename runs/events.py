@@ -8,6 +8,8 @@ driving a run listens on `run-<id>-control` for stop requests.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -167,6 +169,20 @@ def pong_frame() -> dict[str, Any]:
 async def publish(run_id: int, frame: dict[str, Any]) -> None:
     layer = get_channel_layer()
     await layer.group_send(run_group(run_id), {"type": FRAME_EVENT, "frame": frame})
+
+
+def publish_nowait(run_id: int, frame: dict[str, Any]) -> Awaitable[None]:
+    """Start publishing a frame now; await the result to know it was delivered to the layer.
+
+    The production layer writes it to Redis before returning (playground.layers); another layer's
+    send becomes a task, which starts on the loop's next turn.
+    """
+    layer = get_channel_layer()
+    message = {"type": FRAME_EVENT, "frame": frame}
+    send_nowait = getattr(layer, "group_send_nowait", None)
+    if send_nowait is not None:
+        return send_nowait(run_group(run_id), message)  # type: ignore[no-any-return]
+    return asyncio.ensure_future(layer.group_send(run_group(run_id), message))
 
 
 async def request_snapshot(run_id: int, reply_to: str) -> None:

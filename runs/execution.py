@@ -161,7 +161,7 @@ class Execution:
         self.cancel = CancellationToken()
         self.lost_lease = False
         self.pipe = RunPipe(
-            lambda frame: events.publish(run_id, frame),
+            lambda frame: events.publish_nowait(run_id, frame),
             lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset),
         )
         self._helpers: list[asyncio.Task[None]] = []

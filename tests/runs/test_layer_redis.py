@@ -1,59 +1,160 @@
-"""The production channel layer on a real Redis: pipelined publishes arrive complete and in order."""
+"""The production channel layer on a real Redis: publishes written at once, complete, in order, and
+failures that reach their publishers instead of hanging them."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
+import redis
 
-from playground.layers import PlaygroundPubSubChannelLayer
+from playground.layers import PUBLISHER_NAME, PlaygroundPubSubChannelLayer
 
 pytestmark = pytest.mark.services
 
 
 PREFIX = f"test-layer-{uuid.uuid4().hex[:8]}"
+URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def layer() -> PlaygroundPubSubChannelLayer:
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+def layer(url: str = URL) -> PlaygroundPubSubChannelLayer:
     return PlaygroundPubSubChannelLayer(hosts=[url], prefix=PREFIX)
 
 
-async def test_many_runs_publishing_at_once_deliver_every_frame_in_order() -> None:
-    sender, receiver = layer(), layer()  # two layers: as a worker and a Daphne are
+@pytest.fixture
+async def sender() -> AsyncIterator[PlaygroundPubSubChannelLayer]:
+    channel_layer = layer()
+    yield channel_layer
+    await channel_layer.flush()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[PlaygroundPubSubChannelLayer]:
+    channel_layer = layer()
+    yield channel_layer
+    await channel_layer.flush()
+
+
+async def test_many_runs_publishing_at_once_deliver_every_frame_in_order(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    # Two layers, as a worker and a Daphne are.
+    groups = [f"run-{i}" for i in range(20)]
+    channels = {}
+    for group in groups:
+        channels[group] = await receiver.new_channel()
+        await receiver.group_add(group, channels[group])
+
+    async def one_run(group: str) -> None:
+        for seq in range(50):  # each awaits its publish, as a run's pipe does
+            await sender.group_send(group, {"type": "run.frame", "seq": seq})
+
+    await asyncio.gather(*(one_run(g) for g in groups))  # 1,000 publishes from one loop at once
+    for group in groups:
+        seqs = [(await asyncio.wait_for(receiver.receive(channels[group]), 5))["seq"] for _ in range(50)]
+        assert seqs == list(range(50)), group
+
+
+async def test_publishes_not_awaited_yet_go_out_in_the_order_they_were_made(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    channel = await receiver.new_channel()
+    await receiver.group_add("run-order", channel)
+    # The first ones wait for the connection; the rest are written behind them as it opens.
+    replies = [sender.group_send_nowait("run-order", {"type": "run.frame", "seq": seq}) for seq in range(200)]
+    assert await asyncio.gather(*replies) == [1] * 200  # Redis' reply: one subscriber got each
+    seqs = [(await asyncio.wait_for(receiver.receive(channel), 5))["seq"] for _ in range(200)]
+    assert seqs == list(range(200))
+
+
+async def test_group_send_nowait_writes_before_it_returns(sender: PlaygroundPubSubChannelLayer) -> None:
+    group_channel = f"{PREFIX}__group__run-now"
+    client = redis.Redis.from_url(URL)
+    pubsub = client.pubsub()
+    pubsub.subscribe(group_channel)
     try:
-        groups = [f"run-{i}" for i in range(20)]
-        channels = {}
-        for group in groups:
-            channels[group] = await receiver.new_channel()
-            await receiver.group_add(group, channels[group])
-
-        async def one_run(group: str) -> None:
-            for seq in range(50):  # each awaits its publish, as a run's pipe does
-                await sender.group_send(group, {"type": "run.frame", "seq": seq})
-
-        await asyncio.gather(*(one_run(g) for g in groups))  # 1,000 publishes from one loop at once
-        for group in groups:
-            seqs = [(await asyncio.wait_for(receiver.receive(channels[group]), 5))["seq"] for _ in range(50)]
-            assert seqs == list(range(50)), group
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        await sender.group_send("run-now", {"type": "run.frame", "seq": 0})  # connected
+        assert pubsub.get_message(timeout=5)["type"] == "message"
+        reply = sender.group_send_nowait("run-now", {"type": "run.frame", "seq": 1})
+        # This loop has not turned since the call, yet the frame is on its way: the PUBLISH was
+        # written before group_send_nowait returned, not by a task waiting for the loop.
+        message = pubsub.get_message(timeout=5)
+        assert message is not None and message["type"] == "message"
+        assert sender.deserialize(message["data"])["seq"] == 1
+        assert await reply == 1
     finally:
-        await sender.flush()
-        await receiver.flush()
+        pubsub.close()
+        client.close()
 
 
-async def test_a_failed_batch_fails_each_of_its_publishers_and_the_next_batch_goes_out() -> None:
+async def test_a_lost_connection_fails_its_waiting_publishes_and_the_next_publish_reconnects(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    channel = await receiver.new_channel()
+    await receiver.group_add("run-lost", channel)
+    await sender.group_send("run-lost", {"type": "run.frame", "seq": 0})
+    assert (await asyncio.wait_for(receiver.receive(channel), 5))["seq"] == 0
+    admin = redis.Redis.from_url(URL)
+    try:
+        ours = [c["id"] for c in admin.client_list() if c["name"] == PUBLISHER_NAME.decode()]
+        assert ours, "the publishing connection names itself"
+        replies = [sender.group_send_nowait("run-lost", {"type": "run.frame", "seq": 1})]
+        for client_id in ours:
+            admin.client_kill_filter(_id=client_id)
+        replies += [sender.group_send_nowait("run-lost", {"type": "run.frame", "seq": s}) for s in (2, 3)]
+        outcomes = await asyncio.wait_for(asyncio.gather(*replies, return_exceptions=True), 5)
+        # Each either went out before the kill or fails with the connection: none hangs.
+        assert all(o == 1 or isinstance(o, redis.ConnectionError) for o in outcomes), outcomes
+        await sender.group_send("run-lost", {"type": "run.frame", "seq": 4})  # a fresh connection
+        received = []
+        while not received or received[-1] != 4:
+            received.append((await asyncio.wait_for(receiver.receive(channel), 5))["seq"])
+        assert received == sorted(received) and received[-1] == 4
+    finally:
+        admin.close()
+
+
+async def test_an_unreachable_redis_fails_each_publisher_and_a_working_one_still_publishes() -> None:
     broken = PlaygroundPubSubChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="test-layer-broken")
     try:
         results = await asyncio.gather(
             *(broken.group_send("run-x", {"type": "run.frame", "seq": i}) for i in range(3)), return_exceptions=True
         )
-        assert all(isinstance(r, Exception) for r in results)
+        assert all(isinstance(r, redis.ConnectionError) for r in results), results
+        assert "could not connect" in str(results[0])
     finally:
         await broken.flush()
     working = layer()
     try:
-        await working.group_send("run-y", {"type": "run.frame"})  # a fresh batcher after a failure elsewhere
+        await working.group_send("run-y", {"type": "run.frame"})
     finally:
         await working.flush()
+
+
+async def test_credentials_in_the_url_authenticate_the_publishing_connection(
+    receiver: PlaygroundPubSubChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = redis.Redis.from_url(URL)
+    user, password = f"pub-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    admin.acl_setuser(user, enabled=True, passwords=[f"+{password}"], commands=["+publish", "+client"], channels=["*"])
+    channel = await receiver.new_channel()
+    await receiver.group_add("run-auth", channel)
+    authed = layer(URL.replace("redis://", f"redis://{user}:{password}@"))
+    wrong = layer(URL.replace("redis://", f"redis://{user}:not-the-password@"))
+    try:
+        await authed.group_send("run-auth", {"type": "run.frame", "seq": 1})
+        assert (await asyncio.wait_for(receiver.receive(channel), 5))["seq"] == 1
+        publishers = {c["user"] for c in admin.client_list() if c["name"] == PUBLISHER_NAME.decode()}
+        assert user in publishers
+        # Refused credentials are reported; what the server then allows the connection is its call.
+        await wrong.group_send("run-auth", {"type": "run.frame", "seq": 2})
+        assert any("WRONGPASS" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    finally:
+        await authed.flush()
+        await wrong.flush()
+        admin.acl_deluser(user)
+        admin.close()
