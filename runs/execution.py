@@ -80,16 +80,16 @@ def _wire(message: Message) -> dict[str, Any]:
 
 def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | None:
     """Claim the run and read what driving it needs, in one trip to a database thread (None: not ours)."""
-    if not services.run_claim(run_id=run_id, worker=worker, lease_seconds=lease_seconds):
+    run = services.run_claim(run_id=run_id, worker=worker, lease_seconds=lease_seconds)
+    if run is None:
         return None
-    return _load(run_id)
+    return _load(run)
 
 
-def _load(run_id: int) -> Loaded:
-    run = Run.objects.select_related("session").get(id=run_id)
+def _load(run: Run) -> Loaded:
     messages = list(run.messages.order_by("seq"))
     history: list[dict[str, Any]] = []
-    if run.session is not None and run.session.carry_context:
+    if run.session_id is not None and run.session.carry_context:  # type: ignore[union-attr]
         earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
         history = [_wire(m) for m in earlier.order_by("run__created_at", "seq")]
     try:
@@ -117,23 +117,27 @@ def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
     )
 
 
-def _final(run_id: int, messages: list[Message] | None = None) -> tuple[Run, list[Message], bool]:
-    """The run and its transcript (read unless the caller has it), and whether hooks are due."""
-    run = Run.objects.get(id=run_id)
+def _final(
+    run_id: int, run: Run | None = None, messages: list[Message] | None = None
+) -> tuple[Run, list[Message], bool]:
+    """The run and its transcript (each read unless the caller has it), and whether hooks are due."""
+    if run is None:
+        run = Run.objects.get(id=run_id)
     if messages is None:
         messages = list(run.messages.order_by("seq"))
     return run, messages, run.is_terminal and has_after_work(run)
 
 
 def _end(
-    run_id: int, end: Callable[..., bool], messages: list[Message], **kwargs: Any
+    run_id: int, end: Callable[..., Run | None], messages: list[Message], **kwargs: Any
 ) -> tuple[Run, list[Message], bool] | None:
-    """Store how a run ended (a service call) and read what the watchers are told, in one trip to a
-    database thread; None when the service found the run moved on already. `messages` is the
-    transcript as the worker stored it: while it holds the lease nobody else appends."""
-    if not end(run_id=run_id, **kwargs):
+    """Store how a run ended (a service call returning the ended run) and what the watchers are told,
+    in one trip to a database thread; None when the service found the run moved on already.
+    `messages` is the transcript as the worker stored it: while it holds the lease nobody else appends."""
+    run = end(run_id=run_id, **kwargs)
+    if run is None:
         return None
-    return _final(run_id, messages)
+    return _final(run_id, run, messages)
 
 
 async def publish_final(run_id: int, final: tuple[Run, list[Message], bool] | None = None) -> None:

@@ -42,15 +42,19 @@ def test_every_illegal_transition_is_refused(alice: Any, src: str, dst: str) -> 
 def test_expected_state_mismatch_returns_false(alice: Any) -> None:
     run = make_run(alice, "running")
     assert services.transition(run_id=run.id, to=RunStatus.RUNNING, expected=[RunStatus.QUEUED]) is False
-    assert services.run_claim(run_id=run.id, worker="w2", lease_seconds=30) is False
+    assert services.run_claim(run_id=run.id, worker="w2", lease_seconds=30) is None
 
 
 @pytest.mark.django_db
 def test_claim_takes_lease_and_start_time(alice: Any) -> None:
     run = make_run(alice, "queued")
-    assert services.run_claim(run_id=run.id, worker="w1", lease_seconds=30)
+    claimed = services.run_claim(run_id=run.id, worker="w1", lease_seconds=30)
+    assert claimed is not None and (claimed.status, claimed.lease_owner) == ("running", "w1")
     run.refresh_from_db()
     assert (run.status, run.lease_owner) == ("running", "w1")
+    assert (claimed.started_at, claimed.lease_expires_at, claimed.team_config) == (
+        run.started_at, run.lease_expires_at, run.team_config
+    )
     assert run.lease_expires_at is not None and run.started_at is not None
     assert services.run_renew_lease(run_id=run.id, worker="w1", lease_seconds=30)
     assert not services.run_renew_lease(run_id=run.id, worker="someone-else", lease_seconds=30)
@@ -109,7 +113,7 @@ def test_finish_paths_clear_the_lease(alice: Any) -> None:
     run.refresh_from_db()
     assert (run.status, run.lease_owner, run.usage["total_tokens"]) == ("complete", "", 3)
     assert run.finished_at is not None
-    assert services.run_fail(run_id=run.id, error="late failure") is False
+    assert services.run_fail(run_id=run.id, error="late failure") is None
 
 
 def _in_threads(n: int, target: Any) -> list[Any]:
@@ -139,7 +143,7 @@ def test_concurrent_claims_exactly_one_wins(alice: Any, requires_postgres: None)
     for _ in range(5):
         run = make_run(alice, "queued")
         def claim(i: int, run_id: int = run.id) -> bool:
-            return services.run_claim(run_id=run_id, worker=f"w{i}", lease_seconds=30)
+            return services.run_claim(run_id=run_id, worker=f"w{i}", lease_seconds=30) is not None
 
         results = _in_threads(8, claim)
         assert sorted(results) == [False] * 7 + [True]
