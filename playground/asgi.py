@@ -7,14 +7,13 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 import runs.tasks  # noqa: E402,F401  (imports the engine and openai now, not inside the first run's start)
 from runs import dispatch  # noqa: E402
 from runs.routing import websocket_urlpatterns  # noqa: E402
 from runs.warmup import warm_up  # noqa: E402
-from runs.ws_auth import TokenAuthMiddleware, allowed_hosts_origin_validator  # noqa: E402
+from runs.ws_auth import allowed_hosts_origin_validator, websocket_auth_stack  # noqa: E402
 
 warm_up()
 
@@ -35,7 +34,7 @@ application = BindServerLoop(
         {
             "http": django_asgi_app,
             "websocket": allowed_hosts_origin_validator(
-                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+                websocket_auth_stack(URLRouter(websocket_urlpatterns))
             ),
         }
     )

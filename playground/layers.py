@@ -283,6 +283,22 @@ class _ShardConnection(RedisSingleShardConnection):
                 await self._pubsub.unsubscribe(*old)
                 self._subscribed_to.difference_update(old)
 
+    async def _do_receiving(self) -> None:
+        # The stock loop asks redis-py for each message with a 0.1 s timeout, which costs every
+        # message a timer set and cancelled on the loop; while subscribed this one just waits.
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except Exception:
+                logger.exception("Unexpected exception in receive task")
+                await asyncio.sleep(1)
+
     async def flush(self) -> None:
         if self._applier is not None and not self._applier.done():
             await asyncio.wait([self._applier], timeout=5)
