@@ -40,6 +40,7 @@ from runs.admission import start_gate
 from runs.db import db_call
 from runs.models import Message, Run, RunStatus
 from runs.pipe import RunPipe
+from runs.selectors import run_transcript
 
 logger = logging.getLogger(__name__)
 # The executions this process is driving, so a Celery worker shutting down can hand their runs back
@@ -87,7 +88,7 @@ def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | 
 
 
 def _load(run: Run) -> Loaded:
-    messages = list(run.messages.order_by("seq"))
+    messages = run_transcript(run_id=run.id)
     history: list[dict[str, Any]] = []
     if run.session_id is not None and run.session.carry_context:  # type: ignore[union-attr]
         earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
