@@ -293,6 +293,7 @@ async def test_foreign_origin_is_refused_and_no_origin_is_allowed(writer_run: in
 
 
 async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any, alice_token: str) -> None:
+    from agents_app.engine import aclose_model_clients
     from tests.support.fake_openai import FakeOpenAIThread
 
     with FakeOpenAIThread() as server:
@@ -306,6 +307,7 @@ async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any,
         frames: list[dict[str, Any]] = []
         end = await receive_until(comm, {"result", "completion"}, keep=frames)
         await comm.disconnect()
+        await aclose_model_clients()  # the inline run used this test's loop, which ends with the test
     assert end["type"] == "completion" and end["status"] == "error"
     assert "agent 'writer'" in end["error"] and "overloaded" in end["error"]
     partial = [f for f in frames if f["type"] == "message" and f["data"]["partial"]]
