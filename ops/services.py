@@ -28,7 +28,7 @@ from django.utils.module_loading import import_string
 from ops import background, signing
 from ops.logs import run_logging
 from ops.models import HookCall, RunNotice, Webhook, WebhookDelivery
-from ops.urlsafety import UnsafeURL, check_url
+from ops.urlsafety import Target, UnsafeURL, resolve_target
 from runs.models import Run
 
 logger = logging.getLogger(__name__)
@@ -200,8 +200,8 @@ def _webhook_attempt(webhook_id: int, run_id: int, delivery_id: str, attempt: in
     started = time.perf_counter()
     code, excerpt, error, permanent = None, "", "", False
     try:
-        check_url(webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)
-        code, excerpt = _post(webhook.url, body, headers)
+        target = resolve_target(webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)
+        code, excerpt = _post(target, body, headers)
     except UnsafeURL as exc:
         error, permanent = f"refused: {exc}", True
     except httpx.HTTPError as exc:
@@ -219,11 +219,14 @@ def _webhook_attempt(webhook_id: int, run_id: int, delivery_id: str, attempt: in
     return Attempt(delivery, retry)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
     timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS)
-    # trust_env=False: no proxy from the environment, so the address checked is the one called.
+    # The checked address itself, never a second lookup (ops.urlsafety); trust_env=False: no proxy
+    # from the environment either, so the address checked is the one called.
+    headers = {**headers, "Host": target.host_header}
+    extensions = {"sni_hostname": target.tls_hostname} if target.tls_hostname else {}
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        with client.stream("POST", url, content=body, headers=headers) as response:
+        with client.stream("POST", target.url, content=body, headers=headers, extensions=extensions) as response:
             received = b""
             for chunk in response.iter_raw():
                 received += chunk

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from django.test import Client
 from agents_app.models import Team
 from ops import background, signing
 from ops.models import HookCall, RunNotice, Webhook, WebhookDelivery
-from ops.urlsafety import UnsafeURL, check_url
+from ops.urlsafety import UnsafeURL, check_url, resolve_target
 from runs import execution, services
 from runs.models import Run
 from tests.ops import hooks
@@ -140,6 +141,44 @@ def test_private_target_refused_at_delivery_time(settings: Any, alice: Any, team
     [delivery] = WebhookDelivery.objects.filter(webhook=webhook)
     assert not delivery.success and delivery.error.startswith("refused:") and "127.0.0.1" in delivery.error
     assert receiver.received == []
+
+
+def test_delivery_calls_the_address_it_checked_not_a_second_lookup(
+    alice: Any, team: Team, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that answers a checked address, then another one, is called at the first."""
+    port = int(receiver.url.rsplit(":", 1)[1].split("/", 1)[0])
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "hooks.rebind.test":
+            lookups.append(host)  # first the receiver, then an address nothing listens on
+            return real_getaddrinfo("127.0.0.1" if len(lookups) == 1 else "127.0.0.2", *args, **kwargs)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://hooks.rebind.test:{port}/hook"
+    webhook = Webhook.objects.create(owner=alice, team=team, url=url, secret="s3cret-s3cret-s3cret")
+    finished_run(alice, team)
+    assert receiver.done.wait(30)
+    [got] = receiver.received
+    assert got.headers["host"] == f"hooks.rebind.test:{port}" and lookups == ["hooks.rebind.test"]
+    [delivery] = WebhookDelivery.objects.filter(webhook=webhook)
+    assert delivery.success and delivery.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "called", "host", "tls_name"),
+    [("https://127.0.0.1/hook?x=1", "https://127.0.0.1:443/hook?x=1", "127.0.0.1", "127.0.0.1"),
+     ("http://127.0.0.1:8080/a#frag", "http://127.0.0.1:8080/a", "127.0.0.1:8080", None),
+     ("https://[::1]:8443/h", "https://[::1]:8443/h", "[::1]:8443", "::1")],
+)  # fmt: skip
+def test_resolved_target_keeps_the_host_for_the_header_and_the_certificate(
+    url: str, called: str, host: str, tls_name: str | None
+) -> None:
+    target = resolve_target(url, allow_private=True)
+    assert (target.url, target.host_header, target.tls_hostname) == (called, host, tls_name)
 
 
 def test_webhooks_fire_only_for_the_owners_runs_of_active_hooks(alice: Any, bob: Any, receiver: Receiver) -> None:
