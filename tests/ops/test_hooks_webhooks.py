@@ -168,6 +168,58 @@ def test_delivery_calls_the_address_it_checked_not_a_second_lookup(
     assert delivery.success and delivery.status_code == 200
 
 
+def test_https_delivery_verifies_the_certificate_against_the_url_host(
+    settings: Any, alice: Any, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The address is pinned, yet TLS still checks the certificate names the URL's host, not the address."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import certifi
+    import trustme
+
+    ca = trustme.CA()
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(self.headers["Host"])
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("hooks.tls.test").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real_getaddrinfo(
+        "127.0.0.1" if host.endswith(".tls.test") else host, *a, **k))  # fmt: skip
+    with ca.cert_pem.tempfile() as ca_file:
+        monkeypatch.setattr(certifi, "where", lambda: ca_file)  # httpx's default trust store: our test CA only
+        try:
+            good, wrong = (
+                Webhook.objects.create(owner=alice, team=team, url=f"https://{host}:{port}/h", secret="s" * 20)
+                for host in ("hooks.tls.test", "other.tls.test")
+            )
+            settings.WEBHOOK_MAX_ATTEMPTS = 1
+            finished_run(alice, team)
+        finally:
+            server.shutdown()
+            server.server_close()
+    [ok] = WebhookDelivery.objects.filter(webhook=good)
+    [refused] = WebhookDelivery.objects.filter(webhook=wrong)
+    assert ok.success and received == [f"hooks.tls.test:{port}"]
+    assert not refused.success and "CERTIFICATE_VERIFY_FAILED" in refused.error
+
+
 @pytest.mark.parametrize(
     ("url", "called", "host", "tls_name"),
     [("https://127.0.0.1/hook?x=1", "https://127.0.0.1:443/hook?x=1", "127.0.0.1", "127.0.0.1"),
