@@ -78,6 +78,7 @@ class Result:
     p99_ms: float
     max_ms: float
     per_run_tokens_per_s_median: float
+    per_run_tokens_per_s_min: float  # the slowest run: "every run at full rate"
     total_tokens_per_s: float
     cpu_seconds: dict[str, float]
     sys_seconds: dict[str, float]
@@ -225,6 +226,7 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         p99_ms=round(percentile(latencies, 0.99), 2),
         max_ms=round(max(latencies, default=float("nan")), 2),
         per_run_tokens_per_s_median=round(statistics.median(rates), 1) if rates else 0.0,
+        per_run_tokens_per_s_min=round(min(rates), 1) if rates else 0.0,
         total_tokens_per_s=round(received / elapsed, 1),
         cpu_seconds=cpu,
         sys_seconds=kernel,
@@ -265,12 +267,13 @@ def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
 
 def print_table(results: list[Result]) -> None:
     print("\n| mode | scenario | tokens recv/expected | lost | failed runs | p50 ms | p99 ms | max ms "
-          "| per-run tok/s | total tok/s | CPU s (daphne/worker/fake/client) |")  # fmt: skip
+          "| per-run tok/s median/min | total tok/s | CPU s (daphne/worker/fake/client) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         cpu = "/".join(str(r.cpu_seconds.get(k, "-")) for k in ("daphne", "worker", "fake-openai", "load-client"))
         print(f"| {r.mode} | {r.scenario} | {r.received_tokens}/{r.expected_tokens} | {r.lost_tokens} "
-              f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} | {r.per_run_tokens_per_s_median} "
+              f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} "
+              f"| {r.per_run_tokens_per_s_median}/{r.per_run_tokens_per_s_min} "
               f"| {r.total_tokens_per_s} | {cpu} |")  # fmt: skip
 
 
