@@ -31,6 +31,7 @@ test-services: $(VENV)/.requirements-dev
 
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy playground agents_app runs accounts ops
 
 bench: $(VENV)/.requirements-dev

@@ -67,9 +67,13 @@ def _schedule(run_id: int) -> None:
     if not run.is_terminal or not _notice(run_id):
         return  # not finished after all, or already handled (the final frame was published again)
     hooks = list(settings.PLAYGROUND_RUN_HOOKS)
-    webhook_ids = list(
-        Webhook.objects.filter(team_id=run.team_id, owner_id=run.owner_id, active=True).values_list("id", flat=True)
-    ) if run.team_id else []
+    webhook_ids = (
+        list(
+            Webhook.objects.filter(team_id=run.team_id, owner_id=run.owner_id, active=True).values_list("id", flat=True)
+        )
+        if run.team_id
+        else []
+    )
     celery = settings.RUN_EXECUTOR == "celery"
     for path in hooks:
         if celery:

@@ -33,9 +33,7 @@ application = BindServerLoop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": allowed_hosts_origin_validator(
-                websocket_auth_stack(URLRouter(websocket_urlpatterns))
-            ),
+            "websocket": allowed_hosts_origin_validator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

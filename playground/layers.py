@@ -117,9 +117,7 @@ class _Publisher:
                     await self._loop.create_unix_connection(lambda: _Connection(self), options["path"])
                 else:
                     host, port = options.get("host") or "localhost", int(options.get("port") or 6379)
-                    await self._loop.create_connection(
-                        lambda: _Connection(self), host, port, ssl=_ssl_context(options)
-                    )
+                    await self._loop.create_connection(lambda: _Connection(self), host, port, ssl=_ssl_context(options))
         except (OSError, TimeoutError) as exc:
             self._fail_backlog(RedisConnectionError(f"could not connect to Redis to publish: {exc}"))
 

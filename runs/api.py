@@ -109,7 +109,9 @@ def run_detail(request: HttpRequest, run_id: int) -> Run:
 @router.get("/{run_id}/messages", response=list[MessageOut])
 @paginate(LimitOffset)
 def run_messages(
-    request: HttpRequest, run_id: int, after_seq: int = Query(0, ge=0, le=2**31 - 1)  # noqa: B008
+    request: HttpRequest,
+    run_id: int,
+    after_seq: int = Query(0, ge=0, le=2**31 - 1),  # noqa: B008
 ) -> QuerySet[Message]:
     run = selectors.run_get_visible(user=request.user, run_id=run_id)
     return selectors.run_messages_after(run=run, after_seq=after_seq)

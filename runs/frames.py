@@ -71,7 +71,5 @@ def parse_frame(data: Any) -> Any:
     try:
         return _adapter.validate_python(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'frame'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'frame'}: {e['msg']}" for e in exc.errors())
         raise FrameError(f"invalid {kind} frame: {problems}") from None

@@ -231,9 +231,9 @@ def run_claim(*, run_id: int, worker: str, lease_seconds: float) -> Run | None:
 def run_renew_lease(*, run_id: int, worker: str, lease_seconds: float) -> bool:
     """Extend the lease while the worker still owns a live run (also while it is stopping)."""
     return bool(
-        Run.objects.filter(
-            id=run_id, lease_owner=worker, status__in=DRIVEN_STATUSES
-        ).update(lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds))
+        Run.objects.filter(id=run_id, lease_owner=worker, status__in=DRIVEN_STATUSES).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=lease_seconds)
+        )
     )
 
 
@@ -253,19 +253,34 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
     now = timezone.now()
     expired = {"lease_expires_at__lt": now}
     cleared: dict[str, Any] = {"lease_owner": "", "lease_expires_at": None}
-    if transition(run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired,
-                  finished_at=now, **cleared):
+    if transition(
+        run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired, finished_at=now, **cleared
+    ):
         return RunStatus.STOPPED
     attempts = Run.objects.filter(id=run_id).values_list("recovery_attempts", flat=True).first() or 0
     if attempts >= max_attempts:
         error = f"The worker running this run stopped responding {attempts + 1} times; the run was given up."
-        if transition(run_id=run_id, to=RunStatus.ERROR, expected=[RunStatus.RUNNING], where=expired,
-                      error=error, finished_at=now, **cleared):
+        if transition(
+            run_id=run_id,
+            to=RunStatus.ERROR,
+            expected=[RunStatus.RUNNING],
+            where=expired,
+            error=error,
+            finished_at=now,
+            **cleared,
+        ):
             return RunStatus.ERROR
         return None
     with transaction.atomic():
-        if transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.RUNNING], where=expired,
-                      recovery_attempts=F("recovery_attempts") + 1, queued_at=now, **cleared):
+        if transition(
+            run_id=run_id,
+            to=RunStatus.QUEUED,
+            expected=[RunStatus.RUNNING],
+            where=expired,
+            recovery_attempts=F("recovery_attempts") + 1,
+            queued_at=now,
+            **cleared,
+        ):
             _dispatch_on_commit(run_id)
             return RunStatus.QUEUED
     return None
@@ -370,7 +385,10 @@ def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> Run
 def run_fail(*, run_id: int, error: str, usage: dict[str, Any] | None = None) -> Run | None:
     """Any live state -> error: the failed run, or None if it had already finished."""
     fields: dict[str, Any] = {
-        "error": error, "finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None
+        "error": error,
+        "finished_at": timezone.now(),
+        "lease_owner": "",
+        "lease_expires_at": None,
     }
     if usage is not None:
         fields["usage"] = usage

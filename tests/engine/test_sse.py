@@ -23,7 +23,7 @@ def feed_all(*reads: bytes) -> list[ServerSentEvent]:
 
 def test_events_are_split_at_blank_lines_and_an_unfinished_one_waits() -> None:
     decoder = SSEDecoder()
-    assert decoder.feed(b"data: {\"a\": 1}\n\ndata: {\"b\"") == [ServerSentEvent(b'{"a": 1}')]
+    assert decoder.feed(b'data: {"a": 1}\n\ndata: {"b"') == [ServerSentEvent(b'{"a": 1}')]
     assert decoder.feed(b": 2}\n\n") == [ServerSentEvent(b'{"b": 2}')]
     assert decoder.feed(b"data: never finished") == []
 

@@ -53,7 +53,9 @@ def test_claim_takes_lease_and_start_time(alice: Any) -> None:
     run.refresh_from_db()
     assert (run.status, run.lease_owner) == ("running", "w1")
     assert (claimed.started_at, claimed.lease_expires_at, claimed.team_config) == (
-        run.started_at, run.lease_expires_at, run.team_config
+        run.started_at,
+        run.lease_expires_at,
+        run.team_config,
     )
     assert run.lease_expires_at is not None and run.started_at is not None
     assert services.run_renew_lease(run_id=run.id, worker="w1", lease_seconds=30)
@@ -86,9 +88,16 @@ def test_input_round_trip(alice: Any) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("src,expected", [("created", "stopped"), ("queued", "stopped"),
-                                          ("awaiting_input", "stopped"), ("running", "stopping"),
-                                          ("stopping", "stopping")])
+@pytest.mark.parametrize(
+    "src,expected",
+    [
+        ("created", "stopped"),
+        ("queued", "stopped"),
+        ("awaiting_input", "stopped"),
+        ("running", "stopping"),
+        ("stopping", "stopping"),
+    ],
+)
 def test_stop_is_direct_or_two_phase(alice: Any, src: str, expected: str) -> None:
     run = make_run(alice, src)
     assert services.run_request_stop(run_id=run.id, reason="enough") == expected
@@ -142,6 +151,7 @@ def _in_threads(n: int, target: Any) -> list[Any]:
 def test_concurrent_claims_exactly_one_wins(alice: Any, requires_postgres: None) -> None:
     for _ in range(5):
         run = make_run(alice, "queued")
+
         def claim(i: int, run_id: int = run.id) -> bool:
             return services.run_claim(run_id=run_id, worker=f"w{i}", lease_seconds=30) is not None
 

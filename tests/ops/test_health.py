@@ -35,7 +35,10 @@ def test_health_is_503_when_the_channel_layer_is_down(settings: Any) -> None:
 
     settings.RUN_EXECUTOR = "inline"
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]},
+        }
     }
     channel_layers.backends = {}
     try:

@@ -127,8 +127,16 @@ def test_unauthenticated_is_401() -> None:
         ({}, "team_id"),
         ({"team_id": 999999}, "team_id"),
         ({"team_config": {"kind": "round_robin", "participants": []}}, "participants"),
-        ({"team_config": {"provider": "autogen_agentchat.teams.MagenticOneGroupChat", "component_type": "team",
-                          "config": {}}}, "provider"),  # fmt: skip
+        (
+            {
+                "team_config": {
+                    "provider": "autogen_agentchat.teams.MagenticOneGroupChat",
+                    "component_type": "team",
+                    "config": {},
+                }
+            },
+            "provider",
+        ),  # fmt: skip
     ],
 )
 def test_bad_run_requests_name_the_field(alice_token: str, body: dict[str, Any], path: str) -> None:
