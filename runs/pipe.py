@@ -81,16 +81,10 @@ class RunPipe:
 
     def _sent(self, frame: dict[str, Any], done: asyncio.Future[Any]) -> None:
         self._in_flight = None
-        if done.cancelled():
-            pass
-        elif done.exception() is not None:
-            logger.error(
-                "run %s: could not publish a %s frame",
-                frame.get("run_id"),
-                frame.get("type"),
-                exc_info=done.exception(),
-            )
-        else:
+        error = None if done.cancelled() else done.exception()
+        if error is not None:
+            logger.error("run %s: could not publish a %s frame", frame.get("run_id"), frame.get("type"), exc_info=error)
+        elif not done.cancelled():
             self.frames_sent += 1
         self._pump()
 

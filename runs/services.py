@@ -244,6 +244,10 @@ def run_heartbeat(*, run_id: int, worker: str, lease_seconds: float) -> str | No
     return Run.objects.filter(id=run_id).values_list("status", flat=True).first()
 
 
+# Every move that takes a run away from its worker (an end, a hand-back, a wait for input) drops the lease.
+_NO_LEASE: dict[str, Any] = {"lease_owner": "", "lease_expires_at": None}
+
+
 def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
     """The sweep's move for a run whose worker's lease expired. Returns the new status, or None if raced.
 
@@ -252,9 +256,8 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
     """
     now = timezone.now()
     expired = {"lease_expires_at__lt": now}
-    cleared: dict[str, Any] = {"lease_owner": "", "lease_expires_at": None}
     if transition(
-        run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired, finished_at=now, **cleared
+        run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired, finished_at=now, **_NO_LEASE
     ):
         return RunStatus.STOPPED
     attempts = Run.objects.filter(id=run_id).values_list("recovery_attempts", flat=True).first() or 0
@@ -267,7 +270,7 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
             where=expired,
             error=error,
             finished_at=now,
-            **cleared,
+            **_NO_LEASE,
         ):
             return RunStatus.ERROR
         return None
@@ -279,7 +282,7 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
             where=expired,
             recovery_attempts=F("recovery_attempts") + 1,
             queued_at=now,
-            **cleared,
+            **_NO_LEASE,
         ):
             _dispatch_on_commit(run_id)
             return RunStatus.QUEUED
@@ -309,8 +312,7 @@ def run_release_lease(*, run_id: int, worker: str) -> bool:
         to=RunStatus.QUEUED,
         expected=[RunStatus.RUNNING],
         where={"lease_owner": worker},
-        lease_owner="",
-        lease_expires_at=None,
+        **_NO_LEASE,
         queued_at=timezone.now(),
     )
 
@@ -334,8 +336,7 @@ def run_await_input(
         input_prompt=prompt,
         input_source=source,
         input_deadline=deadline,
-        lease_owner="",
-        lease_expires_at=None,
+        **_NO_LEASE,
         **extra,
     )
     return request_id if moved else None
@@ -377,8 +378,7 @@ def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> Run
         stop_reason=stop_reason,
         usage=usage,
         finished_at=timezone.now(),
-        lease_owner="",
-        lease_expires_at=None,
+        **_NO_LEASE,
     )
 
 
@@ -387,8 +387,7 @@ def run_fail(*, run_id: int, error: str, usage: dict[str, Any] | None = None) ->
     fields: dict[str, Any] = {
         "error": error,
         "finished_at": timezone.now(),
-        "lease_owner": "",
-        "lease_expires_at": None,
+        **_NO_LEASE,
     }
     if usage is not None:
         fields["usage"] = usage
@@ -441,7 +440,7 @@ def _request_stop(run_id: int, reason: str) -> str:
 
 def run_finish_stopped(*, run_id: int, usage: dict[str, Any] | None = None) -> Run | None:
     """stopping -> stopped, by the worker once the stream is closed and the partial text stored."""
-    fields: dict[str, Any] = {"finished_at": timezone.now(), "lease_owner": "", "lease_expires_at": None}
+    fields: dict[str, Any] = {"finished_at": timezone.now(), **_NO_LEASE}
     if usage is not None:
         fields["usage"] = usage
     return transition_returning(run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], **fields)
