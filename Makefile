@@ -32,7 +32,7 @@ test-services: $(VENV)/.requirements-dev
 lint: $(VENV)/.requirements-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy playground agents_app runs accounts ops
+	$(BIN)/mypy playground agents_app runs accounts ops webhooks
 
 bench: $(VENV)/.requirements-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/run.py

@@ -15,11 +15,12 @@ from ninja.openapi.schema import OpenAPISchema
 
 from accounts.api import router as tokens_router
 from agents_app.api import gallery_router, teams_router
-from ops.api import meta_router, webhooks_router
+from ops.api import meta_router
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
 from runs.api import router as runs_router
 from runs.sessions_api import router as sessions_router
+from webhooks.api import router as webhooks_router
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
+
+from tests.support.receiver import Receiver, serve_receiver
 
 
 def production_mode() -> bool:
@@ -87,3 +90,28 @@ def bob_token(bob: Any) -> str:
     from accounts.services import token_create
 
     return token_create(user=bob, name="test")[1]
+
+
+@pytest.fixture
+def inline_runtime(settings: Any) -> Iterator[Any]:
+    """In-memory layer + inline executor whatever the pass: hooks and webhooks run in-process."""
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.RUN_EXECUTOR = "inline"
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.WEBHOOK_BACKOFF_SECONDS = 0.01
+    settings.WEBHOOK_BACKOFF_MAX_SECONDS = 0.05
+    settings.PLAYGROUND_RUN_HOOKS = []
+    channel_layers.backends = {}
+    yield settings
+    from webhooks import background
+
+    background.wait_idle(30)
+    channel_layers.backends = {}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serve_receiver() as state:
+        yield state

@@ -18,12 +18,14 @@ import httpx
 import pytest
 
 from agents_app.models import Team
-from ops.models import HookCall, WebhookDelivery, WorkerHeartbeat
-from ops.signing import verify
+from ops.models import WorkerHeartbeat
 from runs.models import Run
 from tests.integration.stack import Stack, wait_http
 from tests.integration.test_production import chatter
-from tests.ops.conftest import ROOT, Receiver, subprocess_env
+from tests.ops.conftest import ROOT, subprocess_env
+from tests.support.receiver import Receiver
+from webhooks.models import HookCall, WebhookDelivery
+from webhooks.signing import verify
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
 
@@ -114,9 +116,9 @@ def test_client_resumes_after_the_server_restarts(make_stack: Any, alice: Any, a
 
 def test_hooks_and_webhooks_run_as_celery_tasks(make_stack: Any, alice: Any, alice_token: str,
                                                 receiver: Receiver) -> None:  # fmt: skip
-    from ops.models import Webhook
+    from webhooks.models import Webhook
 
-    stack = make_stack(PLAYGROUND_RUN_HOOKS="tests.ops.hooks.explode,tests.ops.hooks.record_id",
+    stack = make_stack(PLAYGROUND_RUN_HOOKS="tests.webhooks.hooks.explode,tests.webhooks.hooks.record_id",
                        WEBHOOK_BACKOFF_SECONDS="0.05", WORKER_HEARTBEAT_INTERVAL_SECONDS="1")  # fmt: skip
     port = stack.start_daphne()
     stack.start_worker()
@@ -128,9 +130,9 @@ def test_hooks_and_webhooks_run_as_celery_tasks(make_stack: Any, alice: Any, ali
     assert receiver.done.wait(90), stack.logs()
     wait_until(lambda: HookCall.objects.filter(run_id=run_id).count() == 2, "both hooks", stack.logs)
     assert Run.objects.get(id=run_id).status == "complete"
-    failed = HookCall.objects.get(run_id=run_id, hook="tests.ops.hooks.explode")
+    failed = HookCall.objects.get(run_id=run_id, hook="tests.webhooks.hooks.explode")
     assert failed.status == "failed" and "hook blew up" in failed.error
-    assert HookCall.objects.get(run_id=run_id, hook="tests.ops.hooks.record_id").status == "ok"
+    assert HookCall.objects.get(run_id=run_id, hook="tests.webhooks.hooks.record_id").status == "ok"
     for request in receiver.received:
         assert verify("celery-secret-0123456789", request.headers["x-playground-signature"], request.body)
     wait_until(lambda: WebhookDelivery.objects.filter(run_id=run_id).count() == 3, "three attempts", stack.logs)

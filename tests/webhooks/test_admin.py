@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 
 from agents_app.models import Team
-from ops.models import HookCall, Webhook, WebhookDelivery
 from runs.models import Run
 from tests.runs.conftest import gallery_config
+from webhooks.models import HookCall, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -30,19 +30,19 @@ def test_admin_lists_attempts_and_hides_the_secret(admin_client: Client, alice: 
     WebhookDelivery.objects.create(webhook=webhook, run=run, delivery_id="d1", attempt=1, status_code=503,
                                    error="HTTP 503", response_excerpt="busy")  # fmt: skip
     HookCall.objects.create(run=run, hook="myproject.hooks.notify", status="failed", error="RuntimeError: boom")
-    change = admin_client.get(f"/admin/ops/webhook/{webhook.id}/change/")
+    change = admin_client.get(f"/admin/webhooks/webhook/{webhook.id}/change/")
     assert change.status_code == 200 and b"top-secret-value-123" not in change.content
     assert b"top-se" in change.content  # the prefix identifies it
-    deliveries = admin_client.get("/admin/ops/webhookdelivery/")
+    deliveries = admin_client.get("/admin/webhooks/webhookdelivery/")
     assert deliveries.status_code == 200 and b"503" in deliveries.content
-    hooks = admin_client.get("/admin/ops/hookcall/")
+    hooks = admin_client.get("/admin/webhooks/hookcall/")
     assert hooks.status_code == 200 and b"myproject.hooks.notify" in hooks.content and b"boom" in hooks.content
 
 
 def test_saving_without_a_secret_keeps_the_old_one(admin_client: Client, alice: Any) -> None:
     team = Team.objects.create(owner=alice, name="t", config=gallery_config("writer_critic"))
     webhook = Webhook.objects.create(owner=alice, team=team, url="https://example.com/h", secret="top-secret-value-123")
-    response = admin_client.post(f"/admin/ops/webhook/{webhook.id}/change/", {
+    response = admin_client.post(f"/admin/webhooks/webhook/{webhook.id}/change/", {
         "owner": alice.id, "team": team.id, "url": "https://example.com/other", "secret": "", "active": "on",
         "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0",
     })  # fmt: skip

@@ -11,14 +11,14 @@ import pytest
 from django.test import Client
 
 from agents_app.models import Team
-from ops import background, signing
-from ops.models import HookCall, RunNotice, Webhook, WebhookDelivery
-from ops.urlsafety import UnsafeURL, check_url, resolve_target
 from runs import execution, services
 from runs.models import Run
-from tests.ops import hooks
-from tests.ops.conftest import Receiver
 from tests.runs.conftest import gallery_config
+from tests.support.receiver import Receiver
+from tests.webhooks import hooks
+from webhooks import background, signing
+from webhooks.models import HookCall, RunNotice, Webhook, WebhookDelivery
+from webhooks.urlsafety import UnsafeURL, check_url, resolve_target
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("inline_runtime")]
 
@@ -42,15 +42,15 @@ def team(alice: Any) -> Team:
 
 def test_hooks_get_the_finished_run_and_a_failing_hook_is_recorded(settings: Any, alice: Any, team: Team) -> None:
     hooks.called.clear()
-    settings.PLAYGROUND_RUN_HOOKS = [f"tests.ops.hooks.{name}" for name in ("explode", "record_id", "record_run")]
+    settings.PLAYGROUND_RUN_HOOKS = [f"tests.webhooks.hooks.{name}" for name in ("explode", "record_id", "record_run")]
     run = finished_run(alice, team)
     assert run.status == "complete" and run.error == ""
     assert sorted(hooks.called, key=str) == sorted([("id", run.id), ("run", run.id, "complete")], key=str)
     calls = {c.hook: c for c in HookCall.objects.filter(run=run)}
-    assert calls["tests.ops.hooks.explode"].status == "failed"
-    assert "hook blew up" in calls["tests.ops.hooks.explode"].error
-    assert "RuntimeError" in calls["tests.ops.hooks.explode"].traceback
-    assert calls["tests.ops.hooks.record_id"].status == "ok"
+    assert calls["tests.webhooks.hooks.explode"].status == "failed"
+    assert "hook blew up" in calls["tests.webhooks.hooks.explode"].error
+    assert "RuntimeError" in calls["tests.webhooks.hooks.explode"].traceback
+    assert calls["tests.webhooks.hooks.record_id"].status == "ok"
     assert Run.objects.get(id=run.id).status == "complete"
 
 
@@ -68,7 +68,7 @@ def test_a_run_without_hooks_or_webhooks_schedules_no_background_work(
 
 def test_final_frame_published_twice_runs_hooks_once(settings: Any, alice: Any, team: Team) -> None:
     hooks.called.clear()
-    settings.PLAYGROUND_RUN_HOOKS = ["tests.ops.hooks.record_id"]
+    settings.PLAYGROUND_RUN_HOOKS = ["tests.webhooks.hooks.record_id"]
     run = finished_run(alice, team)
     asyncio.run(execution.publish_final(run.id))
     assert background.wait_idle(30)
