@@ -22,11 +22,13 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from runs.loops import inline_status, runs_in_celery
+
 OK, DOWN, STALE = "ok", "down", "stale"
 
 
 async def report() -> tuple[int, dict[str, Any]]:
-    celery = settings.RUN_EXECUTOR == "celery"
+    celery = runs_in_celery()
     checks: dict[str, tuple[Callable[[], Awaitable[dict[str, Any]]], bool]] = {
         "database": (check_database, True),
         "channel_layer": (check_channel_layer, True),
@@ -124,12 +126,4 @@ def _last_seen_and_close(read: Callable[[], Any]) -> Any:
 
 
 async def check_inline_executor() -> dict[str, Any]:
-    from runs import dispatch
-
-    loop = dispatch._server_loop
-    return {
-        "status": OK,
-        "executor": "inline",
-        "active_runs": sum(1 for task in dispatch._tasks if not task.done()),
-        "server_loop_bound": loop is not None and not loop.is_closed(),
-    }
+    return {"status": OK, "executor": "inline", **inline_status()}

@@ -10,7 +10,13 @@ app.autodiscover_tasks()
 
 
 @app.on_after_configure.connect
-def _schedule_sweep(sender: Celery, **kwargs: object) -> None:
+def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
+    """Every periodic task, registered here: the sweep (runs) and the worker heartbeat (ops)."""
     from django.conf import settings
 
-    sender.add_periodic_task(settings.RUN_SWEEP_INTERVAL_SECONDS, sender.signature("runs.sweep_stale_runs"))
+    every = {
+        "runs.sweep_stale_runs": settings.RUN_SWEEP_INTERVAL_SECONDS,
+        "ops.worker_heartbeat": settings.WORKER_HEARTBEAT_INTERVAL_SECONDS,
+    }
+    for task, seconds in every.items():
+        sender.add_periodic_task(seconds, sender.signature(task), name=task)

@@ -25,6 +25,8 @@ from collections import deque
 
 from django.conf import settings
 
+from runs.loops import runs_in_celery
+
 
 class StartGate:
     def __init__(self, *, tick: float, max_lag: float, burst: int, max_wait: float) -> None:
@@ -85,7 +87,7 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StartGate] = weakre
 
 async def admit_start_request() -> None:
     """Wait, on a web server, until this loop admits one more start request (see the module doc)."""
-    if settings.RUN_EXECUTOR != "inline":
+    if runs_in_celery():
         await start_gate().enter()
 
 

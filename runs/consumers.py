@@ -20,7 +20,7 @@ from django.conf import settings
 
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
-from runs import dispatch, events, replay, services
+from runs import events, replay, services
 from runs.admission import admit_start_request
 from runs.db import db_call
 from runs.frames import (
@@ -63,7 +63,6 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.actions = set()
         await self.accept()
-        dispatch.bind_server_loop(asyncio.get_running_loop())
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:

@@ -34,9 +34,9 @@ from agents_app.engine import (
     TeamRunner,
 )
 from ops.logs import bind_run
-from ops.services import has_after_work, run_finished
 from runs import events, services
 from runs.admission import start_gate
+from runs.announce import Ending, announce_final, announce_status, announce_status_after_commit, read_ending
 from runs.db import db_call
 from runs.models import Message, Run, RunStatus
 from runs.pipe import RunPipe
@@ -44,8 +44,8 @@ from runs.selectors import run_transcript
 
 logger = logging.getLogger(__name__)
 # The executions this process is driving, so a Celery worker shutting down can hand their runs back
-# (ops.worker_signals). Per process by nature: it is never read across processes.
-ACTIVE: dict[int, tuple[Execution, asyncio.AbstractEventLoop]] = {}
+# (hand_back_active_runs). Per process by nature: it is never read across processes.
+_active: dict[int, Execution] = {}
 WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -118,43 +118,14 @@ def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
     )
 
 
-def _final(
-    run_id: int, run: Run | None = None, messages: list[Message] | None = None
-) -> tuple[Run, list[Message], bool]:
-    """The run and its transcript (each read unless the caller has it), and whether hooks are due."""
-    if run is None:
-        run = Run.objects.get(id=run_id)
-    if messages is None:
-        messages = list(run.messages.order_by("seq"))
-    return run, messages, run.is_terminal and has_after_work(run)
-
-
-def _end(
-    run_id: int, end: Callable[..., Run | None], messages: list[Message], **kwargs: Any
-) -> tuple[Run, list[Message], bool] | None:
+def _end(run_id: int, end: Callable[..., Run | None], messages: list[Message], **kwargs: Any) -> Ending | None:
     """Store how a run ended (a service call returning the ended run) and what the watchers are told,
     in one trip to a database thread; None when the service found the run moved on already.
     `messages` is the transcript as the worker stored it: while it holds the lease nobody else appends."""
     run = end(run_id=run_id, **kwargs)
     if run is None:
         return None
-    return _final(run_id, run, messages)
-
-
-async def publish_final(run_id: int, final: tuple[Run, list[Message], bool] | None = None) -> None:
-    """Tell watchers a run ended: its status, then `result` or `completion` (stored first, published second)."""
-    run, messages, after_work = final or await db_call(_final)(run_id)
-    await events.publish(run_id, events.status_frame(run))
-    await events.publish(run_id, events.final_frame(run, messages))
-    if after_work:
-        run_finished(run_id)  # hooks and webhooks: scheduled on a background thread, never awaited
-
-
-async def publish_status(run_id: int) -> None:
-    run = await db_call(Run.objects.get)(id=run_id)
-    await events.publish(run_id, events.status_frame(run))
-    if run.status == RunStatus.AWAITING_INPUT:
-        await events.publish(run_id, events.input_request_frame(run))
+    return read_ending(run_id, run, messages)
 
 
 class Execution:
@@ -268,26 +239,39 @@ class Execution:
             )
             if request_id:
                 await self.pipe.drain()
-                await publish_status(run_id)
+                await announce_status(run_id)
                 return
         elif result.outcome == "complete":
             stop_reason = result.stop_reason or ""
-            final = await db_call(_end)(
+            ending = await db_call(_end)(
                 run_id, services.run_complete, self.messages, stop_reason=stop_reason, usage=usage
             )
-            if final is not None:
+            if ending is not None:
                 await self.pipe.drain()
-                await publish_final(run_id, final)
+                await announce_final(run_id, ending)
                 return
         # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
-        final = await db_call(_end)(run_id, services.run_finish_stopped, self.messages, usage=usage)
+        ending = await db_call(_end)(run_id, services.run_finish_stopped, self.messages, usage=usage)
         await self.pipe.drain()
-        await publish_final(run_id, final)
+        await announce_final(run_id, ending)
 
     async def _fail(self, error: str) -> None:
-        final = await db_call(_end)(self.run_id, services.run_fail, self.messages, error=error)
+        ending = await db_call(_end)(self.run_id, services.run_fail, self.messages, error=error)
         await self.pipe.drain()
-        await publish_final(self.run_id, final)
+        await announce_final(self.run_id, ending)
+
+    def hand_back(self, reason: str) -> bool:
+        """Release this run's lease from another thread (a worker shutting down); False if it is no longer ours."""
+        holder = Run.objects.filter(id=self.run_id).values_list("lease_owner", flat=True).first()
+        if holder != self.worker:
+            return False
+        self.lost_lease = True  # _finish must not publish an outcome for a run handed back
+        if not services.run_release_lease(run_id=self.run_id, worker=self.worker):
+            self.lost_lease = False  # it finished or moved meanwhile: let it end normally
+            return False
+        self.cancel.cancel(reason)  # thread-safe: the run's loop is in another thread
+        announce_status_after_commit(self.run_id)
+        return True
 
     async def _heartbeat(self, lease: float) -> None:
         heartbeat = db_call(services.run_heartbeat)
@@ -330,8 +314,15 @@ async def drive(run_id: int, worker: str | None = None) -> None:
     """Entry point of both executors."""
     bind_run(run_id)  # every log line of this run carries its id (ops.logs)
     execution = Execution(run_id, worker or new_worker_id())
-    ACTIVE[run_id] = (execution, asyncio.get_running_loop())
+    _active[run_id] = execution
     try:
         await execution.drive()
     finally:
-        ACTIVE.pop(run_id, None)
+        _active.pop(run_id, None)
+
+
+def hand_back_active_runs(reason: str) -> list[int]:
+    """A worker shutting down: hand every run this process drives back to the queue (running -> queued)
+    and cancel its execution without an outcome. Returns the runs handed back; the caller dispatches
+    them again once this process no longer takes work."""
+    return [run_id for run_id, execution in list(_active.items()) if execution.hand_back(reason)]

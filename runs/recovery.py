@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agents_app.config import TeamConfigError, validate_team_config
 from runs import services
+from runs.announce import announce_outcome_after_commit
 from runs.db import db_call
 from runs.models import Run, RunStatus
 
@@ -31,7 +32,7 @@ def sweep() -> dict[str, int]:
         key = {"queued": "recovered", "error": "failed", "stopped": "stopped"}[str(outcome)]
         counts[key] += 1
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
-        _announce(run_id)
+        announce_outcome_after_commit(run_id, outcome)
     stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))
     lost = Run.objects.filter(status=RunStatus.QUEUED, queued_at__lt=stale_before).values_list("id", flat=True)
     for run_id in list(lost):
@@ -56,16 +57,6 @@ def _apply_deadline(run: Run) -> bool:
     except services.RunStateError:
         return False  # answered or stopped at the same moment
     return True
-
-
-def _announce(run_id: int) -> None:
-    from runs import dispatch, execution
-
-    run = Run.objects.get(id=run_id)
-    if run.is_terminal:
-        dispatch.announce_from_sync(execution.publish_final(run_id))
-    else:
-        dispatch.announce_from_sync(execution.publish_status(run_id))
 
 
 def redispatch_queued_at_startup() -> int:

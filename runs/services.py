@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field
 from django.utils import timezone
 
+from runs.announce import announce_message_after_commit, announce_stop_after_commit
 from runs.models import (
     ACTIVE_STATUSES,
     DRIVEN_STATUSES,
@@ -136,7 +137,7 @@ def run_enqueue(*, run_id: int, task: str) -> bool:
         ):
             return False
         message = message_append(run_id=run_id, source="user", type="TextMessage", content=task)
-        _announce_on_commit(run_id, message, with_status=False)
+        announce_message_after_commit(run_id, message, with_status=False)
         _dispatch_on_commit(run_id)
     return True
 
@@ -199,15 +200,8 @@ def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
     return bool(Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(team_config=team_config))
 
 
-def _announce_on_commit(run_id: int, message: Message, *, with_status: bool) -> None:
-    from runs import dispatch, events
-
-    frame = events.message_frame(message)
-    transaction.on_commit(lambda: dispatch.notify_message(run_id, frame, with_status))
-
-
 def _dispatch_on_commit(run_id: int) -> None:
-    from runs import dispatch
+    from runs import dispatch  # the one import cycle by design: the executor calls these services
 
     transaction.on_commit(lambda: dispatch.dispatch(run_id))
 
@@ -364,7 +358,7 @@ def run_submit_input(*, run_id: int, response: str, request_id: str | None = Non
             raise RunStateError(f"run {run_id} is no longer waiting for input")
         message = message_append(run_id=run_id, source=source, type="TextMessage", content=response)
         # Watchers see the answer before the resumed run's first frame: announce, then dispatch.
-        _announce_on_commit(run_id, message, with_status=True)
+        announce_message_after_commit(run_id, message, with_status=True)
         _dispatch_on_commit(run_id)
         return message
 
@@ -408,9 +402,7 @@ def run_request_stop(*, run_id: int, reason: str) -> str:
     """
     reason = reason or "Stopped by user"
     status = _request_stop(run_id, reason)
-    from runs import dispatch
-
-    transaction.on_commit(lambda: dispatch.notify_stop(run_id, status))
+    announce_stop_after_commit(run_id, status)
     return status
 
 

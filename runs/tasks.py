@@ -8,8 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from agents_app.engine import aclose_model_clients
-from runs import execution, recovery
-from runs.worker_loop import run_in_shared_loop
+from runs import execution, loops, recovery
 
 
 async def _drive_in_own_loop(run_id: int) -> None:
@@ -24,7 +23,7 @@ def execute_run(run_id: int) -> None:
     if settings.RUN_WORKER_LOOP == "per_task":
         asyncio.run(_drive_in_own_loop(run_id))
     else:
-        run_in_shared_loop(execution.drive(run_id))
+        loops.run_in_worker_loop(execution.drive(run_id))
 
 
 @shared_task(name="runs.sweep_stale_runs", ignore_result=True)

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
 
 from ops.logs import run_logging
+from runs.loops import runs_in_celery
 from runs.models import Run
 from webhooks import background, signing
 from webhooks.models import HookCall, RunNotice, Webhook, WebhookDelivery
@@ -39,7 +40,7 @@ USER_AGENT = "AgentPlayground-Webhook/1"
 def has_after_work(run: Run) -> bool:
     """Whether a finished run has hooks or webhooks to call (sync, one query at most).
 
-    Most runs have neither: publish_final asks first, so they cost no background job,
+    Most runs have neither: runs.announce asks first, so they cost no background job,
     no database connection and no RunNotice row.
     """
     if settings.PLAYGROUND_RUN_HOOKS:
@@ -74,7 +75,7 @@ def _schedule(run_id: int) -> None:
         if run.team_id
         else []
     )
-    celery = settings.RUN_EXECUTOR == "celery"
+    celery = runs_in_celery()
     for path in hooks:
         if celery:
             from webhooks.tasks import run_hook

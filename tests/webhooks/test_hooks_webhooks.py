@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from agents_app.models import Team
-from runs import execution, services
+from runs import announce, execution, services
 from runs.models import Run
 from tests.runs.conftest import gallery_config
 from tests.support.receiver import Receiver
@@ -70,7 +70,7 @@ def test_final_frame_published_twice_runs_hooks_once(settings: Any, alice: Any, 
     hooks.called.clear()
     settings.PLAYGROUND_RUN_HOOKS = ["tests.webhooks.hooks.record_id"]
     run = finished_run(alice, team)
-    asyncio.run(execution.publish_final(run.id))
+    asyncio.run(announce.announce_final(run.id))
     assert background.wait_idle(30)
     assert hooks.called == [("id", run.id)]
     assert RunNotice.objects.filter(run=run).count() == 1

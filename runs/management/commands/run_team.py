@@ -1,8 +1,8 @@
 """`manage.py run_team <team id | team.json> "task"`: run a team in this process, live in the terminal.
 
 The run is stored like any other (run_create + run_start), then driven here with
-runs.execution.drive under asyncio.run, the executor forced inline: the on-commit dispatch
-only notes the run, and this process drives it, again after each answer typed at the prompt.
+runs.execution.drive under asyncio.run: the on-commit dispatch only notes the run
+(runs.loops.driven_here), and this process drives it, again after each answer typed at the prompt.
 Frames are rendered from the run's group on the channel layer, joined in the same loop.
 Exit status: 0 complete, 1 error, 2 stopped (Ctrl-C stops the run with a reason; press
 it twice to quit at once).
@@ -29,10 +29,10 @@ from agents_app.autogen import parse_team_config
 from agents_app.config import ConfigErrorItem, TeamConfigError
 from agents_app.engine import aclose_model_clients
 from agents_app.selectors import visible_teams
-from ops import background
 from ops.terminal import Renderer, ainput, exit_code
-from runs import dispatch, events, execution, services
+from runs import events, execution, loops, services
 from runs.models import Message, Run, RunStatus
+from webhooks import background
 
 FLUSH = "local.flush"
 
@@ -48,22 +48,22 @@ class Command(BaseCommand):
                             help="stop reason stored when you press Ctrl-C")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
-        settings.RUN_EXECUTOR = "inline"
         console = Console()
         user = self._user(options["user"])
         config, team = self._team(options["team"], user, console)
         run = services.run_create(owner=user, team=team, team_config=config)
         console.print(Text(f"Run {run.id} ({config.get('name', 'team')}) as {user.get_username()}", style="dim"))
         local = LocalRun(run.id, console, options["stop_reason"])
-        # This process drives the run itself: a dispatch (start, each answer) only notes it.
-        with dispatch.driven_here(local.note_dispatch):
+        # This process drives the run itself: a dispatch (start, each answer) only notes it, and its
+        # hooks run here too, so they are waited for inside the block.
+        with loops.driven_here(local.note_dispatch):
             try:
                 services.run_start(run_id=run.id, task=options["task"])
             except services.TooManyActiveRuns as exc:
                 raise CommandError(str(exc)) from None
             status = asyncio.run(local.main())
-        if not background.wait_idle(timeout=60):
-            console.print(Text("Some hooks or webhook retries were still pending at exit.", style="yellow"))
+            if not background.wait_idle(timeout=60):
+                console.print(Text("Some hooks or webhook retries were still pending at exit.", style="yellow"))
         code = exit_code(status)
         if code:
             raise SystemExit(code)
