@@ -11,21 +11,23 @@ from typing import Annotated, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, File, Path, Query, Router, Schema
+from ninja import Body, File, Form, Path, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from agents_app import selectors, services, team_io
 from agents_app.config import ConfigErrorItem, TeamConfig, TeamConfigError, team_config_schema
-from agents_app.models import Team
+from agents_app.models import Team, VersionOrigin
 from agents_app.schemas import EXAMPLE_CONFIG, GalleryItemOut, TeamCreatedOut, TeamIn, TeamOut, TeamPatch, ValidateOut
+from agents_app.versions_api import versions_router
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 
 teams_router = Router(tags=["teams"])
 gallery_router = Router(tags=["gallery"])
+teams_router.add_router("", versions_router)
 
 
 def _check_size(request: HttpRequest) -> None:
@@ -65,7 +67,12 @@ def team_create(request: HttpRequest, payload: TeamIn) -> Status:
     _check_size(request)
     config, warnings = _parse_config(payload.config)
     team = services.team_create(
-        owner=request.user, config=config, name=payload.name, description=payload.description, shared=payload.shared
+        owner=request.user,
+        config=config,
+        name=payload.name,
+        description=payload.description,
+        shared=payload.shared,
+        note=payload.note,
     )
     return Status(201, _with_warnings(team, warnings))
 
@@ -114,10 +121,12 @@ def team_replace(request: HttpRequest, team_id: int, payload: TeamIn) -> Team:
     config, _ = _parse_config(payload.config)
     team = services.team_update(
         team=team,
+        author=request.user,
         config=config,
         name=payload.name or config.name,
         description=config.description if payload.description is None else payload.description,
         shared=payload.shared,
+        note=payload.note,
     )
     return team
 
@@ -128,9 +137,42 @@ def team_patch(request: HttpRequest, team_id: int, payload: TeamPatch) -> Team:
     team = selectors.team_get_writable(user=request.user, team_id=team_id)
     config = _parse_config(payload.config)[0] if payload.config is not None else None
     team = services.team_update(
-        team=team, config=config, name=payload.name, description=payload.description, shared=payload.shared
+        team=team,
+        author=request.user,
+        config=config,
+        name=payload.name,
+        description=payload.description,
+        shared=payload.shared,
+        note=payload.note,
     )
     return team
+
+
+@teams_router.post("/{team_id}/upload", response=TeamCreatedOut)
+def team_upload_over(
+    request: HttpRequest,
+    team_id: int,
+    file: File[UploadedFile],
+    note: Form[str] = "",
+) -> Team:
+    """Replace a team's config with a team file (either format); a new version unless nothing changed.
+
+    The team's name and description come from the file, as they do for a new upload.
+    """
+    team = selectors.team_get_writable(user=request.user, team_id=team_id)
+    if len(note) > 500:
+        raise ApiError(422, "The note is too long.", [{"path": "note", "message": "at most 500 characters"}])
+    config, _, warnings = team_io.parse_document(team_io.read_upload(file))
+    team = services.team_update(
+        team=team,
+        author=request.user,
+        config=config,
+        name=config.name,
+        description=config.description,
+        note=note,
+        origin=VersionOrigin.UPLOAD,
+    )
+    return _with_warnings(team, warnings)
 
 
 @teams_router.delete("/{team_id}", response={204: None})
@@ -143,6 +185,7 @@ class ExportQuery(Schema):
     model_config = ConfigDict(extra="forbid")
     format: Literal["native", "autogen"] = "native"
     flavor: Literal["0.7", "0.5"] = "0.7"
+    version: int | None = Field(None, ge=1, description="export this version; default the current config")
 
 
 @teams_router.get("/{team_id}/export", response=dict[str, Any])
@@ -150,13 +193,18 @@ def team_export(
     request: HttpRequest, response: HttpResponse, team_id: int, query: Query[ExportQuery]
 ) -> dict[str, Any]:
     """The team as a file: `native` (our format) or `autogen` (component JSON; `flavor` 0.5 for
-    AutoGen Studio 0.4.2.2). Credentials are never included."""
+    AutoGen Studio 0.4.2.2), of the current config or of any `version`. Credentials are never included."""
     team = selectors.team_get_visible(user=request.user, team_id=team_id)
+    stored = team.config
+    name = f"team-{team.id}-{query.format}"
+    if query.version is not None:
+        stored = selectors.team_version_get(team=team, number=query.version).config
+        name = f"team-{team.id}-v{query.version}-{query.format}"
     try:
-        config = TeamConfig.model_validate(team.config)
+        config = TeamConfig.model_validate(stored)
     except ValueError:
         raise ApiError(409, "The stored config no longer validates; fix it with PUT before exporting.") from None
-    response["Content-Disposition"] = f'attachment; filename="team-{team.id}-{query.format}.json"'
+    response["Content-Disposition"] = f'attachment; filename="{name}.json"'
     return team_io.export_document(config, query.format, query.flavor)
 
 

@@ -32,6 +32,7 @@ class TeamIn(InputSchema):
     description: str | None = Field(None, max_length=10_000, description="defaults to the config's description")
     shared: bool = False
     config: dict[str, Any] = Field(examples=[EXAMPLE_CONFIG])
+    note: str = Field("", max_length=500, description="kept with the version this change makes")
 
 
 class TeamPatch(InputSchema):
@@ -39,6 +40,7 @@ class TeamPatch(InputSchema):
     description: str | None = Field(None, max_length=10_000)
     shared: bool | None = None
     config: dict[str, Any] | None = Field(None, examples=[EXAMPLE_CONFIG])
+    note: str = Field("", max_length=500, description="kept with the version this change makes")
 
 
 class TeamOut(Schema):
@@ -50,6 +52,7 @@ class TeamOut(Schema):
     editable: bool = Field(description="true when the caller owns the team and may change it")
     gallery_name: str
     config: dict[str, Any]
+    version: int = Field(description="the number of the team version equal to `config` (0: none recorded)")
     created_at: datetime
     updated_at: datetime
 
@@ -83,3 +86,43 @@ class GalleryItemOut(Schema):
     kind: str
     participants: list[str]
     config: dict[str, Any]
+
+
+class VersionOut(Schema):
+    number: int
+    author: str | None = Field(description="who made the change (null once that user is deleted)")
+    origin: str = Field(description="create, edit (REST or the editor), upload, admin or restore")
+    note: str
+    restored_from: int | None = Field(description="for a restore: the version it copied")
+    created_at: datetime
+    current: bool = Field(description="true for the version the team's config equals now")
+
+    @staticmethod
+    def resolve_author(obj: Any) -> str | None:
+        return str(obj.author.get_username()) if obj.author_id else None
+
+    @staticmethod
+    def resolve_current(obj: Any) -> bool:
+        return bool(obj.number == obj.team.version)
+
+
+class VersionDetailOut(VersionOut):
+    config: dict[str, Any]
+
+
+class ChangeOut(Schema):
+    path: str = Field(description="JSON path of the field, e.g. participants[1].model.model")
+    change: Literal["added", "removed", "changed", "reordered"]
+    old: Any = Field(description="the value before (null when added)")
+    new: Any = Field(description="the value after (null when removed)")
+
+
+class VersionDiffOut(Schema):
+    team_id: int
+    base: int = Field(description="the version compared from")
+    other: int = Field(description="the version compared to")
+    changes: list[ChangeOut]
+
+
+class RestoreIn(InputSchema):
+    note: str = Field("", max_length=500, description="defaults to 'Restored version N'")

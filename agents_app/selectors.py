@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
-from agents_app.models import Team
+from agents_app.models import Team, TeamVersion
 
 
 def visible_teams(user: Any) -> QuerySet[Team]:
@@ -28,3 +28,13 @@ def team_get_writable(*, user: Any, team_id: int) -> Team:
     if team.owner_id != user.id:
         raise PermissionDenied("only the team's owner can change it")
     return team
+
+
+def team_versions(*, team: Team) -> QuerySet[TeamVersion]:
+    """The team's versions, newest first."""
+    return TeamVersion.objects.filter(team=team).select_related("author", "team").order_by("-number")
+
+
+def team_version_get(*, team: Team, number: int) -> TeamVersion:
+    """TeamVersion.DoesNotExist (a 404) for a number the team never had."""
+    return team_versions(team=team).get(number=number)

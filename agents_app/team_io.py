@@ -81,13 +81,16 @@ def _env_secrets() -> list[str]:
 
 def export_document(config: TeamConfig, fmt: Format, flavor: Literal["0.7", "0.5"] = "0.7") -> dict[str, Any]:
     doc = config.model_dump(mode="json") if fmt == "native" else export_team(config, flavor=flavor)
-    doc = redact(doc)
-    # Last line of defence: a key from the server's environment must never leave in an export,
-    # wherever in the document it ended up (a prompt, a header, a description).
+    return scrub_secrets(redact(doc))
+
+
+def scrub_secrets(doc: Any) -> Any:
+    """Last line of defence: a key from the server's environment must never leave in an export,
+    wherever in the document it ended up (a prompt, a header, a description, a model's reply)."""
     text = json.dumps(doc)
     leaked = [s for s in _env_secrets() if s in text]
-    if leaked:
-        for secret in leaked:
-            text = text.replace(json.dumps(secret)[1:-1], REDACTED_KEY)
-        doc = json.loads(text)
-    return doc
+    if not leaked:
+        return doc
+    for secret in leaked:
+        text = text.replace(json.dumps(secret)[1:-1], REDACTED_KEY)
+    return json.loads(text)

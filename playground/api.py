@@ -19,6 +19,7 @@ from ops.api import meta_router
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
 from runs.api import router as runs_router
+from runs.review_api import review_router
 from runs.sessions_api import router as sessions_router
 from webhooks.api import router as webhooks_router
 
@@ -55,6 +56,7 @@ api.add_router("/teams", teams_router)
 api.add_router("/gallery", gallery_router)
 api.add_router("/sessions", sessions_router)
 api.add_router("/tokens", tokens_router)
+api.add_router("/runs", review_router)  # first: /runs/compare is not a run id
 api.add_router("/runs", runs_router)
 api.add_router("", meta_router)  # /api/health, /api/version (no auth)
 api.add_router("/webhooks", webhooks_router)

@@ -17,6 +17,7 @@ from ninja.pagination import paginate
 from ninja.responses import Status
 
 from agents_app.autogen import parse_team_config
+from agents_app.selectors import team_versions
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
@@ -30,6 +31,9 @@ router = Router(tags=["runs"])
 class RunCreateIn(InputSchema):
     team_id: int | None = Field(None, description="a team you own or that is shared")
     team_config: dict[str, Any] | None = Field(None, description="our team config or AutoGen Studio component JSON")
+    team_version: int | None = Field(
+        None, ge=1, description="run this version of the team (team_id's or the session's); default its current one"
+    )
     session_id: int | None = Field(None, description="the chat session the run belongs to")
     task: str | None = Field(
         None, min_length=1, max_length=100_000, description="start at once; without it the run waits for `start`"
@@ -59,18 +63,27 @@ class StatusOut(Schema):
     status: str
 
 
-def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[dict[str, Any], Any]:
+def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[dict[str, Any], Any, int | None]:
+    """The run's snapshot, its team and the team version it was taken from."""
     if payload.team_config is not None and payload.team_id is not None:
         raise ApiError(400, "Give team_id or team_config, not both.", [{"path": "team_config", "message": "remove"}])
     if payload.team_config is not None:
+        if payload.team_version is not None:
+            raise ApiError(400, "A team_version needs a team.", [{"path": "team_version", "message": "remove"}])
         config, _ = parse_team_config(payload.team_config)
-        return config.model_dump(mode="json"), None
+        return config.model_dump(mode="json"), None, None
     team_id = payload.team_id if payload.team_id is not None else (session.team_id if session else None)
     if team_id is None:
         raise ApiError(400, "Which team should run?", [{"path": "team_id", "message": "give team_id or team_config"}])
     team = usable_team(user, team_id)
     assert team is not None
-    return team.config, team
+    if payload.team_version is None:
+        return team.config, team, team.version or None
+    version = team_versions(team=team).filter(number=payload.team_version).first()
+    if version is None:
+        problem = f"team {team.id} has no version {payload.team_version}"
+        raise ApiError(400, "Unknown team version.", [{"path": "team_version", "message": problem}])
+    return version.config, team, version.number
 
 
 def _started(run_id: int, task: str, team_config: dict[str, Any] | None = None) -> None:
@@ -85,9 +98,11 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
     session = None
     if payload.session_id is not None:
         session = selectors.session_get_writable(user=request.user, session_id=payload.session_id)
-    config, team = _resolve_config(request.user, payload, session)
+    config, team, version = _resolve_config(request.user, payload, session)
     with transaction.atomic():
-        run = services.run_create(owner=request.user, team=team, team_config=config, session=session)
+        run = services.run_create(
+            owner=request.user, team=team, team_config=config, team_version=version, session=session
+        )
         if payload.task:
             _started(run.id, payload.task)
     run.refresh_from_db()

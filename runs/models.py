@@ -68,6 +68,9 @@ class Run(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
     team = models.ForeignKey("agents_app.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     team_config = models.JSONField(help_text="Snapshot of the team config, frozen when the run was created.")
+    team_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The team version the snapshot was taken from (null: a config sent inline)."
+    )
     task = models.TextField(blank=True, default="")
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.CREATED, db_index=True)
     stop_reason = models.TextField(blank=True, default="")

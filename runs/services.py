@@ -123,8 +123,11 @@ def run_create(
     team: Any = None,
     session: Session | None = None,
     task: str = "",
+    team_version: int | None = None,
 ) -> Run:
-    return Run.objects.create(owner=owner, team=team, team_config=team_config, session=session, task=task)
+    return Run.objects.create(
+        owner=owner, team=team, team_config=team_config, team_version=team_version, session=session, task=task
+    )
 
 
 def run_enqueue(*, run_id: int, task: str) -> bool:
@@ -196,8 +199,12 @@ def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = No
 
 
 def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
-    """Replace the snapshot of a run that has not started yet (a `start` frame carrying a config)."""
-    return bool(Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(team_config=team_config))
+    """Replace the snapshot of a run that has not started yet (a `start` frame carrying a config).
+
+    The snapshot then no longer comes from a team version, so the run records none.
+    """
+    created = Run.objects.filter(id=run_id, status=RunStatus.CREATED)
+    return bool(created.update(team_config=team_config, team_version=None))
 
 
 def _dispatch_on_commit(run_id: int) -> None:
