@@ -16,4 +16,5 @@ urlpatterns = [
     path("teams/", views.teams, name="teams"),
     path("tokens/", views.tokens, name="tokens"),
     path("runs/<int:run_id>/", views.run_page, name="run-page"),
+    path("compare/", views.compare, name="compare"),
 ]

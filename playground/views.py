@@ -69,3 +69,17 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("No such run.")
     return render(request, "run.html", {"page": "run", "run": run})
+
+
+@login_required
+@ensure_csrf_cookie
+def compare(request: HttpRequest) -> HttpResponse:
+    """Runs side by side. `?runs=7,9` is the shareable address; a run that is not yours is a 404."""
+    ids = [part for part in request.GET.get("runs", "").split(",") if part.strip()]
+    if not all(part.strip().isdigit() for part in ids):
+        raise Http404("No such run.")
+    wanted = {int(part) for part in ids}
+    if len(wanted) != Run.objects.filter(id__in=wanted, owner_id=request.user.pk).count():
+        raise Http404("No such run.")
+    in_order = list(dict.fromkeys(int(part) for part in ids))
+    return render(request, "compare.html", {"page": "compare", "run_ids": in_order})

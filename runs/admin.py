@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
 
 from playground.admin_mixins import OwnedAdmin
 from runs import services
+from runs.export import run_document, run_markdown
 from runs.models import Message, Run, Session
 
 
@@ -50,13 +52,39 @@ def request_stop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         modeladmin.message_user(request, f"{refused} run(s) had already finished.", messages.WARNING)
 
 
+def _documents(queryset: QuerySet[Run]) -> list[dict[str, Any]]:
+    runs = queryset.select_related("team").prefetch_related(Prefetch("messages", Message.objects.order_by("seq")))
+    return [run_document(run, list(run.messages.all())) for run in runs.order_by("id")]
+
+
+def _download(body: str, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@admin.action(description="Export the selected runs as JSON")
+def export_json(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> HttpResponse:
+    docs = _documents(queryset)
+    if len(docs) == 1:
+        return _download(json.dumps(docs[0], indent=2), "application/json", f"run-{docs[0]['run']['id']}.json")
+    return _download(json.dumps(docs, indent=2), "application/json", "runs.json")
+
+
+@admin.action(description="Export the selected runs as Markdown")
+def export_markdown(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> HttpResponse:
+    docs = _documents(queryset)
+    name = f"run-{docs[0]['run']['id']}.md" if len(docs) == 1 else "runs.md"
+    return _download("\n\n---\n\n".join(run_markdown(doc) for doc in docs), "text/markdown; charset=utf-8", name)
+
+
 @admin.register(Run)
 class RunAdmin(OwnedAdmin):
     list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq")
     list_filter = ("status", "owner", "created_at")
     search_fields = ("task", "stop_reason", "error", "owner__username", "team__name")
     date_hierarchy = "created_at"
-    actions = [request_stop]
+    actions = [request_stop, export_json, export_markdown]
     inlines = [MessageInline]
     readonly_fields = [f.name for f in Run._meta.fields]
 

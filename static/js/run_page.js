@@ -25,6 +25,15 @@ async function init() {
   loading.remove();
   inner.append(view.el);
   loadStored(view, run);
+  view.el.querySelector(".run-head").append(
+    h(
+      "span",
+      { class: "run-exports small" },
+      h("a", { href: `/api/runs/${runId}/export?format=json`, download: `run-${runId}.json`, "aria-label": "Export this run as JSON" }, "Export JSON"),
+      h("a", { href: `/api/runs/${runId}/export?format=markdown`, download: `run-${runId}.md`, "aria-label": "Export this run as Markdown" }, "Markdown"),
+      h("a", { href: `/compare/?runs=${runId}`, "aria-label": "Compare this run with others" }, "Compare…"),
+    ),
+  );
   if (!isTerminal(run.status)) {
     attachLive(view, indicator);
     const stop = h("button", { type: "button", class: "danger", onclick: () => api("POST", `/runs/${runId}/stop`, { reason: "Stopped by user" }).catch((e) => view.notice(e.message)) }, "Stop");

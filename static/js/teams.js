@@ -3,6 +3,7 @@
 import { api, apiAll } from "./api.js";
 import { agentHue, clear, h } from "./dom.js";
 import { locate, parseErrorOffset } from "./jsonpath.js";
+import { closeVersions, openVersions, refreshVersions } from "./team_versions.js";
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -24,6 +25,7 @@ const els = {
   save: $("save-team"),
   close: $("close-editor"),
   saveResult: $("save-result"),
+  note: $("version-note"),
 };
 
 const PROVIDERS = ["scripted", "openai", "azure_openai"];
@@ -67,6 +69,7 @@ function teamRow(team) {
     try {
       await api("DELETE", `/teams/${team.id}`);
       if (state.team && state.team.id === team.id) closeEditor();
+      closeVersions();
       loadTeams();
     } catch (err) {
       del.textContent = `Failed: ${err.message}`;
@@ -86,6 +89,7 @@ function teamRow(team) {
         { class: "actions" },
         h("button", { type: "button", onclick: () => openEditor(team), "aria-label": `${team.editable ? "Edit" : "View"} ${team.name}` }, team.editable ? "Edit" : "View"),
         h("button", { type: "button", onclick: () => openInPlayground(team.id, team.name), "aria-label": `Run ${team.name} in the playground` }, "Run"),
+        h("button", { type: "button", onclick: () => openVersions(team, { onChange: teamChanged }), "aria-label": `Versions of ${team.name}` }, "Versions"),
         h("a", { class: "button", href: `/api/teams/${team.id}/export?format=native`, download: `team-${team.id}.json`, "aria-label": `Export ${team.name} as JSON` }, "Export"),
         h("a", { class: "button", href: `/api/teams/${team.id}/export?format=autogen`, download: `team-${team.id}-autogen.json`, "aria-label": `Export ${team.name} for AutoGen Studio` }, "AutoGen"),
         del,
@@ -130,6 +134,12 @@ async function openInPlayground(teamId, name) {
   } catch (err) {
     els.uploadResult.replaceChildren(h("p", { class: "field-error" }, `Could not start a session: ${err.message}`));
   }
+}
+
+// A restore or an upload in the versions panel changed a team: the list and an open editor follow.
+async function teamChanged(team) {
+  await loadTeams();
+  if (state.team && state.team.id === team.id) openEditor(team);
 }
 
 // ------------------------------------------------------------------ upload
@@ -180,6 +190,7 @@ function openEditor(team, warnings = [], text = null, label = null) {
   els.banner.replaceChildren();
   if (state.readOnly) els.banner.append(h("p", { class: "muted small" }, `Read-only: shared by ${team.owner}.`));
   els.save.hidden = state.readOnly;
+  els.note.hidden = state.readOnly;
   els.editor.hidden = false;
   showErrors([], warnings);
   parseText();
@@ -504,12 +515,14 @@ els.save.addEventListener("click", async () => {
   els.saveResult.textContent = "Saving…";
   try {
     const team = state.team
-      ? await api("PUT", `/teams/${state.team.id}`, { config: state.obj, shared: state.team.shared })
-      : await api("POST", "/teams", { config: state.obj });
+      ? await api("PUT", `/teams/${state.team.id}`, { config: state.obj, shared: state.team.shared, note: els.note.value })
+      : await api("POST", "/teams", { config: state.obj, note: els.note.value });
     state.team = team;
+    els.note.value = "";
+    refreshVersions(team);
     els.title.textContent = `Edit team: ${team.name}`;
     els.saveResult.replaceChildren(
-      h("span", { class: "validity", "data-state": "valid" }, `Saved “${team.name}”. `),
+      h("span", { class: "validity", "data-state": "valid" }, `Saved “${team.name}” (version ${team.version}). `),
       h("button", { type: "button", class: "primary", onclick: () => openInPlayground(team.id, team.name) }, "Open in playground"),
     );
     await loadTeams();

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from accounts.services import token_create
 from agents_app import services as team_services
 from agents_app.config import TeamConfig
 from runs.models import Run
@@ -146,3 +147,19 @@ def test_compare_aligns_runs_and_diffs_their_teams(alice: Any, alice_token: str)
 def test_compare_needs_two_to_four_distinct_ids(alice_token: str, ids: str) -> None:
     response = api(alice_token).get(f"/api/runs/compare?ids={ids}")
     assert response.status_code == 422 and response.json()["errors"][0]["path"] == "query.ids"
+
+
+def test_admin_exports_runs_as_json_and_markdown(client: Client, django_user_model: Any, alice: Any) -> None:
+    team = versioned_team(alice, "admin reply")
+    alice_client = api(token_create(user=alice, name="t")[1])
+    first, second = finished_run(alice_client, team.id), finished_run(alice_client, team.id)
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    one = client.post("/admin/runs/run/", {"action": "export_json", "_selected_action": [first]})
+    assert one.status_code == 200 and f'filename="run-{first}.json"' in one["Content-Disposition"]
+    doc = json.loads(one.content)
+    assert doc["run"]["id"] == first and doc["messages"][1]["content"] == "admin reply"
+    both = client.post("/admin/runs/run/", {"action": "export_json", "_selected_action": [first, second]})
+    assert [d["run"]["id"] for d in json.loads(both.content)] == [first, second]
+    markdown = client.post("/admin/runs/run/", {"action": "export_markdown", "_selected_action": [first, second]})
+    text = markdown.content.decode()
+    assert text.index(f"# Run {first}:") < text.index("---") < text.index(f"# Run {second}:")
