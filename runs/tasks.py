@@ -18,7 +18,11 @@ async def _drive_in_own_loop(run_id: int) -> None:
         await aclose_model_clients()
 
 
-@shared_task(name="runs.execute_run", acks_late=True, ignore_result=True)
+# Acknowledged when it starts, not when it ends: a worker that dies mid-run is covered by the run's
+# lease and the sweep (seconds), while a late-acked message would come back only after the broker's
+# visibility timeout (an hour), to find the run resumed or done. Held unacknowledged for a whole run,
+# it also could not be acknowledged at all after a broker reconnect (playground/broker.py).
+@shared_task(name="runs.execute_run", acks_late=False, ignore_result=True)
 def execute_run(run_id: int) -> None:
     if settings.RUN_WORKER_LOOP == "per_task":
         asyncio.run(_drive_in_own_loop(run_id))
