@@ -80,3 +80,23 @@ def test_after_a_redis_restart_the_first_run_and_health_check_succeed(
     wait_until(lambda: Run.objects.get(id=after).is_terminal, "the first run after the restart ending", stack.logs)
     assert status(after) == "complete", stack.logs()
 
+
+def test_a_run_posted_while_redis_is_down_is_stored_queued_and_runs_once_it_is_back(
+    outage_stack: Stack, own_redis: OwnRedis, alice: Any, alice_token: str
+) -> None:
+    stack = outage_stack
+    port = stack.start_daphne()
+    stack.start_worker()
+    team = Team.objects.create(owner=alice, name="chatter", config=chatter(turns=2, tokens_per_second=0))
+
+    own_redis.stop()
+    created = post_run(port, alice_token, team.id)
+
+    assert created.status_code == 201, created.text  # stored, so never a 500 a client would retry
+    run_id = created.json()["id"]
+    assert created.json()["status"] == "queued"
+    assert Run.objects.filter(owner=alice).count() == 1
+    own_redis.start()
+    stack.start_beat()  # the sweep hands out the run the broker could not take
+    wait_until(lambda: Run.objects.get(id=run_id).is_terminal, "the run ending", stack.logs)
+    assert status(run_id) == "complete", stack.logs()
