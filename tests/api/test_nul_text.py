@@ -62,7 +62,7 @@ FIELDS = sorted(text_fields())
 
 @pytest.fixture
 def objects(alice: Any) -> dict[str, int]:
-    from ops.models import Webhook
+    from webhooks.models import Webhook
 
     team = make_team(alice)
     session = run_services.session_create(owner=alice, name="s", team=team)
