@@ -57,9 +57,9 @@ class Stack:
 
     def start_daphne(self) -> int:
         port = free_port()
-        bin_dir = Path(sys.executable).parent
-        proc = self._spawn("daphne", [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                      "playground.asgi:application"])  # fmt: skip
+        # Daphne as production runs it (the Procfile's web process: ops.serve).
+        serve = [sys.executable, "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"]
+        proc = self._spawn("daphne", serve)
         self.daphnes.append((proc, port))
         wait_http(f"http://127.0.0.1:{port}/api/version", proc)
         return port
