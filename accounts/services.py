@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from agents_app.text import NUL
 
 TOKEN_PREFIX = "pg_"
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough.
@@ -33,8 +34,8 @@ def token_revoke(*, token: ApiToken) -> None:
 
 def token_authenticate(raw: str) -> Any | None:
     """The active user owning this token, or None."""
-    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
-        return None
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200 or NUL in raw:
+        return None  # (a NUL never belongs to a token, and PostgreSQL would refuse the lookup)
     digest = _digest(raw)
     candidates = ApiToken.objects.select_related("user").filter(prefix=raw[:10], revoked_at__isnull=True)
     for token in candidates:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agents_app.text import NUL_REFUSED, nul_path
+
 SCHEMA_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 # Key values AutoGen writes when it redacts a SecretStr; treated as "no key given".
@@ -378,12 +380,20 @@ def validate_team_config(data: Any) -> TeamConfig:
     """Parse our canonical format; raise TeamConfigError naming the JSON path of each problem."""
     if not isinstance(data, dict):
         raise TeamConfigError([{"path": "", "message": "a team config must be a JSON object"}])
+    refuse_nul_in_document(data)
     try:
         config = TeamConfig.model_validate(data)
     except ValidationError as exc:
         raise TeamConfigError(errors_from_validation(exc)) from None
     _check_tools(config)
     return config
+
+
+def refuse_nul_in_document(data: Any) -> None:
+    """A config is stored as JSON: a NUL in any string or key of it is an error at its path."""
+    where = nul_path(data)
+    if where is not None:
+        raise TeamConfigError([{"path": where, "message": NUL_REFUSED}])
 
 
 def _check_tools(config: TeamConfig) -> None:

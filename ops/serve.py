@@ -1,10 +1,15 @@
-"""Daphne with a graceful WebSocket shutdown: `python -m ops.serve [daphne arguments]`.
+"""Daphne with a graceful WebSocket shutdown and told refusals: `python -m ops.serve [daphne arguments]`.
 
 Plain Daphne, on SIGTERM, cancels its application coroutines and exits; clients see the TCP
 connection drop (close code 1006, "abnormal"). This wrapper first sends every open WebSocket
 a close frame with 1001 ("going away") and gives the frames a moment to leave, so clients
 (the browser UI, `playground_client`) know to reconnect, to another process behind the proxy,
 and resume by seq. Runs are unaffected: they live in Celery workers and the database.
+
+A frame the WebSocket layer itself refuses, before the application sees it (a message over
+Daphne's `--websocket_max_message_size`, 1 MiB by default, or text that is not UTF-8), closes
+the socket with the RFC 6455 code and a reason (1009 message too big, 1007 invalid data)
+instead of dropping the TCP connection without a word, which is autobahn's default for servers.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
-from daphne.ws_protocol import WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import defer, reactor
 
 CLOSE_GOING_AWAY = 1001
@@ -21,6 +26,19 @@ FLUSH_SECONDS = 0.5
 
 
 class GracefulServer(Server):
+    _ws_factory: WebSocketFactory
+
+    @property
+    def ws_factory(self) -> WebSocketFactory:
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: WebSocketFactory) -> None:
+        # Daphne builds the factory inside run() and sets its own options on it afterwards, which
+        # leave this one alone: a protocol failure sends a close frame with its code and reason.
+        factory.setProtocolOptions(failByDrop=False)
+        self._ws_factory = factory
+
     def kill_all_applications(self) -> Any:
         """Daphne's shutdown trigger: close the sockets first, let the frames leave, then cancel what is left."""
         flushed = self.close_websockets()

@@ -27,20 +27,23 @@ long been delivered.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import ssl
 from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 import hiredis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
-from channels_redis.utils import _consistent_hash, _wrap_close
+from channels_redis.utils import _close_redis, _consistent_hash, _wrap_close
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds, unless the URL sets socket_connect_timeout
+SUBSCRIBE_TIMEOUT = 5.0  # seconds for Redis to confirm a SUBSCRIBE (through a reconnect, if need be)
 PUBLISHER_NAME = b"playground-publish"
 
 
@@ -68,6 +71,12 @@ class _LoopLayer(RedisPubSubLoopLayer):
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         await self.group_send_nowait(group, message)
 
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        # The same connection as group sends (the stock one, redis-py's, fails the first command
+        # after a Redis restart instead of sending it again).
+        index = _consistent_hash(channel, len(self._shards))
+        await self._publisher(index).publish(channel, self.channel_layer.serialize(message))
+
     async def flush(self) -> None:
         publishers, self._publishers = self._publishers, [None] * len(self._shards)
         for publisher in publishers:
@@ -76,9 +85,19 @@ class _LoopLayer(RedisPubSubLoopLayer):
         await super().flush()
 
 
+def _shared_task(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task serving every run on the loop, started in an empty context: it must not inherit (and
+    log under, ops.logs) the run id of whichever run happened to need it first."""
+    return loop.create_task(coro, context=contextvars.Context())
+
+
 def _pack(*args: bytes) -> bytes:
     """A command in RESP, Redis' wire format: an array of bulk strings."""
     return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+# A command written to Redis: its bytes, the future its reply completes, and whether it may be sent again.
+_Command = tuple[bytes, "asyncio.Future[Any]", bool]
 
 
 class _Publisher:
@@ -87,27 +106,34 @@ class _Publisher:
     Commands are written the moment they are published, while earlier ones still await their
     replies; Redis answers in order, so each reply completes the oldest waiting future. While
     (re)connecting, commands wait in order and go out right after the handshake. A lost
-    connection fails every command still waiting for its reply; the next publish connects again.
+    connection (Redis restarted: the first write after it lands on a socket the server has
+    closed) sends the commands still waiting for a reply once more, first, on a new connection;
+    only a command lost twice, or a Redis that cannot be reached, fails its publisher. A PUBLISH
+    whose reply alone was lost may so arrive twice; watchers deduplicate frames by seq and offset.
     """
 
     def __init__(self, address: str, loop: asyncio.AbstractEventLoop) -> None:
         self._options = parse_url(address)
         self._loop = loop
         self._connection: _Connection | None = None
-        self._backlog: list[tuple[bytes, asyncio.Future[Any]]] = []
+        self._backlog: list[_Command] = []
         self._connecting: asyncio.Task[None] | None = None
+        self._closed = False
 
     def publish(self, channel: str, payload: bytes) -> asyncio.Future[Any]:
         done = self._loop.create_future()
         command = _pack(b"PUBLISH", channel.encode(), payload)
         connection = self._connection
         if connection is not None and connection.is_open():
-            connection.send(command, done)
+            connection.send(command, done, True)
         else:
-            self._backlog.append((command, done))
-            if self._connecting is None or self._connecting.done():
-                self._connecting = self._loop.create_task(self._connect())
+            self._backlog.append((command, done, True))
+            self._ensure_connecting()
         return done
+
+    def _ensure_connecting(self) -> None:
+        if self._connecting is None or self._connecting.done():
+            self._connecting = _shared_task(self._loop, self._connect())
 
     async def _connect(self) -> None:
         options = self._options
@@ -127,19 +153,36 @@ class _Publisher:
         for command in _handshake(self._options):
             reply = self._loop.create_future()
             reply.add_done_callback(_log_handshake_error)
-            connection.send(command, reply)
+            connection.send(command, reply, False)
         backlog, self._backlog = self._backlog, []
-        for command, done in backlog:
-            connection.send(command, done)
+        for command, done, retry in backlog:
+            connection.send(command, done, retry)
         self._connection = connection
+
+    def _lost(self, unanswered: deque[_Command], exc: Exception | None) -> None:
+        """A connection closed with commands still waiting for replies: each goes out once more."""
+        error = RedisConnectionError(f"the Redis connection for publishing was lost: {exc or 'closed'}")
+        again: list[_Command] = []
+        for command, done, retry in unanswered:
+            if done.done():
+                continue
+            if retry and not self._closed:
+                again.append((command, done, False))
+            else:
+                done.set_exception(error)
+        if again:
+            logger.warning("the Redis connection for publishing was lost; sending %d frame(s) again", len(again))
+            self._backlog[:0] = again  # before anything published since: order is kept
+            self._ensure_connecting()
 
     def _fail_backlog(self, error: Exception) -> None:
         backlog, self._backlog = self._backlog, []
-        for _, done in backlog:
+        for _, done, _retry in backlog:
             if not done.done():
                 done.set_exception(error)
 
     async def aclose(self) -> None:
+        self._closed = True
         connection, self._connection = self._connection, None
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
@@ -155,15 +198,15 @@ class _Connection(asyncio.Protocol):
         self._publisher = publisher
         self._transport: asyncio.Transport | None = None
         self._parser = hiredis.Reader()
-        self._replies: deque[asyncio.Future[Any]] = deque()
+        self._replies: deque[_Command] = deque()
 
     def is_open(self) -> bool:
         return self._transport is not None and not self._transport.is_closing()
 
-    def send(self, command: bytes, done: asyncio.Future[Any]) -> None:
+    def send(self, command: bytes, done: asyncio.Future[Any], retry: bool) -> None:
         assert self._transport is not None
         self._transport.write(command)
-        self._replies.append(done)
+        self._replies.append((command, done, retry))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -176,7 +219,7 @@ class _Connection(asyncio.Protocol):
             if not self._replies:
                 logger.error("Redis sent a reply nothing was waiting for: %r", reply)
                 continue
-            done = self._replies.popleft()
+            done = self._replies.popleft()[1]
             if done.done():
                 continue  # its publisher was cancelled
             if isinstance(reply, hiredis.ReplyError):
@@ -187,13 +230,10 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         replies, self._replies = self._replies, deque()
-        error = RedisConnectionError(f"the Redis connection for publishing was lost: {exc or 'closed'}")
-        for done in replies:
-            if not done.done():
-                done.set_exception(error)
+        self._publisher._lost(replies, exc)
 
     async def aclose(self) -> None:
-        pending = [done for done in self._replies if not done.done()]
+        pending = [done for _, done, _retry in self._replies if not done.done()]
         if pending:  # what was written gets its reply first (a shutdown publishes the runs' last frames)
             await asyncio.wait(pending, timeout=5)
         if self._transport is not None:
@@ -235,10 +275,17 @@ class _ShardConnection(RedisSingleShardConnection):
     """One shard's subscribing connection: what is (un)subscribed while a command is in flight goes
     out together next, one SUBSCRIBE or UNSUBSCRIBE naming every channel of a run of like requests."""
 
+    # Set by channels_redis' __init__ (it has no type hints).
+    _redis: Any
+    _pubsub: Any
+    _receive_task: asyncio.Task[None] | None
+    _subscribed_to: set[str]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._requests: list[tuple[bool, str, asyncio.Future[None]]] = []
         self._applier: asyncio.Task[None] | None = None
+        self._unconfirmed: dict[str, asyncio.Future[None]] = {}  # subscribed, Redis' confirmation not read yet
 
     async def subscribe(self, channel: str) -> None:
         await self._request(True, channel)
@@ -250,8 +297,12 @@ class _ShardConnection(RedisSingleShardConnection):
         done = asyncio.get_running_loop().create_future()
         self._requests.append((subscribe, channel, done))
         if self._applier is None or self._applier.done():
-            self._applier = asyncio.create_task(self._apply())
+            self._applier = _shared_task(asyncio.get_running_loop(), self._apply())
         await done
+
+    def _ensure_receiver(self) -> None:
+        if self._receive_task is None:
+            self._receive_task = _shared_task(asyncio.get_running_loop(), self._do_receiving())
 
     async def _apply(self) -> None:
         while self._requests:
@@ -268,12 +319,38 @@ class _ShardConnection(RedisSingleShardConnection):
                             done.set_result(None) if error is None else done.set_exception(error)
 
     async def _send(self, subscribe: bool, channels: list[str]) -> None:
+        try:
+            await self._send_once(subscribe, channels)
+        except Exception as exc:
+            # A connection Redis closed (a restart) fails the first command written to it: redis-py
+            # raises ConnectionError, or RuntimeError when it reconnects under the receiver's read.
+            # Start over once on a new connection, subscribed again to everything.
+            logger.warning("the Redis subscription connection failed (%s); reconnecting", exc)
+            await self._reconnect()
+            await self._send_once(subscribe, channels)
+
+    async def _reconnect(self) -> None:
+        receiver, self._receive_task = self._receive_task, None
+        if receiver is not None:
+            receiver.cancel()
+            await asyncio.gather(receiver, return_exceptions=True)
+        if self._redis is not None:
+            client, self._redis, self._pubsub = self._redis, None, None
+            try:
+                await _close_redis(client)
+            except Exception:  # it is being dropped because it failed; its close may fail too
+                logger.debug("closing the failed subscription connection failed", exc_info=True)
+        channels, self._subscribed_to = list(self._subscribed_to), set()
+        if channels:
+            await self._send_once(True, channels)
+
+    async def _send_once(self, subscribe: bool, channels: list[str]) -> None:
         self._ensure_redis()
         self._ensure_receiver()
         if subscribe:
             new = [c for c in dict.fromkeys(channels) if c not in self._subscribed_to]
             if new:
-                await self._pubsub.subscribe(*new)
+                await self._subscribe_confirmed(new)
                 self._subscribed_to.update(new)
         else:
             old = [c for c in dict.fromkeys(channels) if c in self._subscribed_to]
@@ -281,18 +358,55 @@ class _ShardConnection(RedisSingleShardConnection):
                 await self._pubsub.unsubscribe(*old)
                 self._subscribed_to.difference_update(old)
 
+    async def _subscribe_confirmed(self, channels: list[str]) -> None:
+        """SUBSCRIBE, and wait until Redis confirms it. Written to a connection Redis has just closed
+        (a restart), a SUBSCRIBE raises nothing and is lost: the receiver then connects again and
+        subscribes again to every channel, and that confirmation is the one that counts. A caller
+        that publishes right after subscribing (the health check, a watcher's snapshot request) so
+        never publishes into a subscription that is not there."""
+        loop = asyncio.get_running_loop()
+        waiting = [self._unconfirmed.setdefault(channel, loop.create_future()) for channel in channels]
+        try:
+            await self._pubsub.subscribe(*channels)
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await asyncio.gather(*waiting)
+        except TimeoutError:
+            raise RedisConnectionError(f"Redis did not confirm a subscription within {SUBSCRIBE_TIMEOUT:g} s") from None
+        finally:
+            for channel in channels:
+                self._unconfirmed.pop(channel, None)
+
+    def _confirm(self, message: dict[str, Any]) -> None:
+        if message["type"] == "subscribe":
+            name = message["channel"]
+            waiter = self._unconfirmed.get(name.decode() if isinstance(name, bytes) else name)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
     async def _do_receiving(self) -> None:
         # The stock loop asks redis-py for each message with a 0.1 s timeout, which costs every
         # message a timer set and cancelled on the loop; while subscribed this one just waits.
+        # When Redis goes away, redis-py connects again at the next read and subscribes again to
+        # every channel; until Redis is back each try fails, and the pause between tries grows.
+        pause = 0.0
         while True:
             try:
                 if self._pubsub and self._pubsub.subscribed:
-                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                    self._receive_message(message)
+                    message = await self._pubsub.get_message(timeout=None)
+                    if message is not None and message["type"] != "message":
+                        self._confirm(message)
+                    else:
+                        self._receive_message(message)
+                    pause = 0.0
                 else:
                     await asyncio.sleep(0.1)
             except (asyncio.CancelledError, GeneratorExit):
                 raise
+            except RedisConnectionError as exc:
+                if not pause:
+                    logger.warning("lost the Redis subscription connection (%s); reconnecting", exc)
+                pause = min(1.0, pause * 2 or 0.05)
+                await asyncio.sleep(pause)
             except Exception:
                 logger.exception("Unexpected exception in receive task")
                 await asyncio.sleep(1)

@@ -160,11 +160,17 @@ if RUN_WORKER_LOOP not in {"shared", "per_task"}:
     raise ValueError(f"RUN_WORKER_LOOP={RUN_WORKER_LOOP!r} must be 'shared' or 'per_task'")
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport with a restore that survives a lost connection (playground/broker.py).
+    CELERY_BROKER_TRANSPORT = "playground.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "playground")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker takes a task only when a pool thread is free to start it: runs ack early (runs/tasks.py),
+# so a prefetch count alone would let a busy worker hold a second pool's worth of runs waiting.
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_POOL_LIMIT = env_int("CELERY_BROKER_POOL_LIMIT", 10)
 # Workers log through LOGGING below (run id on every line, LOG_FORMAT=json), not Celery's own handler.

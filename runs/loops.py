@@ -7,7 +7,7 @@
 - The worker loop ("runs-loop"): one per Celery worker process, shared by every run it drives, so
   runs share one HTTP client and one Redis connection instead of contending for the GIL from a loop
   each. The task's pool thread waits for its run, so the pool still bounds how many runs a worker
-  drives and acks stay late (RUN_WORKER_LOOP=per_task gives each task its own `asyncio.run`).
+  drives (RUN_WORKER_LOOP=per_task gives each task its own `asyncio.run`).
 
 Every task started here is kept until it ends, so none is garbage-collected mid-run or forgotten
 at shutdown.

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.config import TeamConfigError, validate_team_config
@@ -34,7 +35,8 @@ def sweep() -> dict[str, int]:
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
         announce_outcome_after_commit(run_id, outcome)
     stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))
-    lost = Run.objects.filter(status=RunStatus.QUEUED, queued_at__lt=stale_before).values_list("id", flat=True)
+    handed_out_before = Q(queued_at__lt=stale_before) | Q(queued_at__isnull=True)  # null: the broker refused it
+    lost = Run.objects.filter(handed_out_before, status=RunStatus.QUEUED).values_list("id", flat=True)
     for run_id in list(lost):
         if services.run_redispatch(run_id=run_id, queued_before=stale_before):
             counts["redispatched"] += 1

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.db import connection, transaction
-from django.db.models import F, Field
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from runs.announce import announce_message_after_commit, announce_stop_after_commit
@@ -291,19 +291,24 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
 
 
 def run_redispatch(*, run_id: int, queued_before: datetime) -> bool:
-    """Hand a queued run whose dispatch got lost (a restarted server, a lost broker message) out again.
+    """Hand a queued run whose dispatch got lost (a restarted server, a lost broker message, a broker
+    that refused it) out again.
 
     Claiming is conditional, so a duplicate dispatch is harmless: the loser returns.
     """
     with transaction.atomic():
+        handed_out_before = Q(queued_at__lt=queued_before) | Q(queued_at__isnull=True)
         moved = bool(
-            Run.objects.filter(id=run_id, status=RunStatus.QUEUED, queued_at__lt=queued_before).update(
-                queued_at=timezone.now()
-            )
+            Run.objects.filter(handed_out_before, id=run_id, status=RunStatus.QUEUED).update(queued_at=timezone.now())
         )
         if moved:
             _dispatch_on_commit(run_id)
     return moved
+
+
+def run_dispatch_failed(*, run_id: int) -> bool:
+    """The broker did not take a queued run: it was never handed out, so the next sweep dispatches it."""
+    return bool(Run.objects.filter(id=run_id, status=RunStatus.QUEUED).update(queued_at=None))
 
 
 def run_release_lease(*, run_id: int, worker: str) -> bool:

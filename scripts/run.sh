@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Migrate, create the demo login and teams, then serve with Daphne on the embedded defaults.
+# Migrate, create the demo login and teams, then serve with Daphne (ops.serve) on the embedded defaults.
 # Expects the virtualenv's python first on PATH (the Makefile does that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,4 @@ python manage.py migrate --noinput
 python manage.py setup_demo
 python manage.py collectstatic --noinput -v0
 echo "Agent Playground on http://${HOST}:${PORT}/  (Ctrl-C to stop)"
-exec daphne -b "$HOST" -p "$PORT" playground.asgi:application
+exec python -m ops.serve -b "$HOST" -p "$PORT" playground.asgi:application

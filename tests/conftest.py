@@ -115,3 +115,16 @@ def inline_runtime(settings: Any) -> Iterator[Any]:
 def receiver() -> Iterator[Receiver]:
     with serve_receiver() as state:
         yield state
+
+
+@pytest.fixture
+def own_redis(tmp_path: Any) -> Any:
+    """A redis-server of this test's own, which it may restart (never the machine's shared one)."""
+    from tests.integration.stack import OwnRedis
+
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()

@@ -32,7 +32,13 @@ from typing import Any, Literal
 from agents_app.autogen._context import Ctx
 from agents_app.autogen._export import Flavor, export_team
 from agents_app.autogen._import_team import import_team_component
-from agents_app.config import ConfigErrorItem, TeamConfig, TeamConfigError, validate_team_config
+from agents_app.config import (
+    ConfigErrorItem,
+    TeamConfig,
+    TeamConfigError,
+    refuse_nul_in_document,
+    validate_team_config,
+)
 
 __all__ = ["Flavor", "export_team", "import_team", "is_autogen_component", "parse_team_config"]
 
@@ -62,6 +68,7 @@ def parse_team_config(
 ) -> tuple[TeamConfig, Literal["native", "autogen"]]:
     """Our format or AutoGen's, detected by shape; errors carry paths into the document as sent."""
     if is_autogen_component(data):
+        refuse_nul_in_document(data)  # here, so the error's path is into the document as sent
         return import_team(data, warnings=warnings), "autogen"
     return validate_team_config(data), "native"
 

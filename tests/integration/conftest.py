@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.integration.stack import Stack
+from tests.integration.stack import OwnRedis, Stack
 from tests.support.fake_openai import FakeOpenAIThread
 
 
@@ -58,3 +58,24 @@ def fake_openai() -> Iterator[FakeOpenAIThread]:
 @pytest.fixture
 def live(stack: Stack, transactional_db: Any) -> Stack:
     return stack
+
+
+@pytest.fixture
+def outage_stack(transactional_db: Any, own_redis: OwnRedis, tmp_path: Path) -> Iterator[Stack]:
+    """A stack of its own on its own Redis, for tests that take Redis down (no beat: the sweep stays out)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("needs PostgreSQL: run it in the services pass")
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    stack = Stack(url, own_redis.url, tmp_path)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # subprocesses are gone; drop what is left so the test DB can go
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

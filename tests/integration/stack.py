@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,9 @@ class Stack:
 
     def start_daphne(self) -> int:
         port = free_port()
-        bin_dir = Path(sys.executable).parent
-        proc = self._spawn("daphne", [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                      "playground.asgi:application"])  # fmt: skip
+        # Daphne as production runs it (the Procfile's web process: ops.serve).
+        serve = [sys.executable, "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"]
+        proc = self._spawn("daphne", serve)
         self.daphnes.append((proc, port))
         wait_http(f"http://127.0.0.1:{port}/api/version", proc)
         return port
@@ -111,6 +111,60 @@ class Stack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def wait_until(predicate: Callable[[], bool], what: str, logs: Callable[[], str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout:g} s:\n{logs()}")
+
+
+class OwnRedis:
+    """A redis-server of the test's own on a free port, which the test may stop and start again.
+
+    The machine's shared Redis (6379) serves other test runs: an outage is only ever staged here.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.proc = subprocess.Popen(["redis-server", *args], cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError(f"redis-server on {self.port} exited with {self.proc.returncode}")
+            time.sleep(0.05)
+        raise AssertionError(f"redis-server on {self.port} did not come up")
+
+    def stop(self) -> None:
+        """Kill it outright: every client sees its connections drop, as in a crash or a restart."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:

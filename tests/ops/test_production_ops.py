@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from agents_app.models import Team
 from ops.models import WorkerHeartbeat
 from runs.models import Run
-from tests.integration.stack import Stack, wait_http
+from tests.integration.stack import Stack, wait_http, wait_until
 from tests.integration.test_production import chatter
 from tests.ops.conftest import ROOT, subprocess_env
 from tests.support.receiver import Receiver
@@ -56,15 +55,6 @@ def make_stack(transactional_db: Any, tmp_path: Path) -> Iterator[Any]:
     with connection.cursor() as cursor:  # subprocesses are gone; drop anything left so the test DB can go
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
-
-
-def wait_until(predicate: Any, what: str, logs: Any, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen:\n{logs()}")
 
 
 def restart_daphne_on(stack: Stack, port: int) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
 from tests.integration.stack import free_port, wait_http
 from tests.ops.conftest import ROOT, subprocess_env
@@ -39,3 +42,51 @@ async def test_sigterm_closes_websockets_with_going_away(tmp_path: Path) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.fixture
+async def serving(tmp_path: Path) -> AsyncIterator[int]:
+    port = free_port()
+    env = subprocess_env(RUN_EXECUTOR="inline", SQLITE_PATH=str(tmp_path / "unused.sqlite3"))
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    args = [sys.executable, "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"]
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/api/version", proc)
+        yield port
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 30)
+
+
+async def closed_by_server(port: int, frame: str | bytes) -> Close:
+    async with connect(f"ws://127.0.0.1:{port}/runs/1", proxy=None, max_size=None) as conn:
+        await conn.send(frame, text=True)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:  # the socket waits for an auth frame; whatever it sends first, it must close
+                await asyncio.wait_for(conn.recv(), 30)
+    assert closed.value.rcvd is not None, "the server dropped the connection without a close frame"
+    return closed.value.rcvd
+
+
+async def test_a_frame_over_the_servers_message_limit_is_closed_with_1009_and_a_reason(serving: int) -> None:
+    close = await closed_by_server(serving, "x" * (2 * 1024 * 1024))
+    assert close.code == 1009 and "exceeds payload limit" in close.reason
+
+
+async def test_a_text_frame_that_is_not_utf8_is_closed_with_1007_and_a_reason(serving: int) -> None:
+    close = await closed_by_server(serving, b'{"type": "ping", "x": "\xff\xfe"}')
+    assert close.code == 1007 and "UTF-8" in close.reason
+
+
+async def test_a_frame_over_64_kib_but_under_the_server_limit_gets_an_error_frame_and_the_socket_stays(
+    serving: int,
+) -> None:
+    async with connect(f"ws://127.0.0.1:{serving}/runs/1", proxy=None) as conn:
+        await conn.send("x" * (100 * 1024))
+        error = json.loads(await asyncio.wait_for(conn.recv(), 30))
+        assert error["type"] == "error" and "frame too large" in error["error"]
+        await conn.send('{"type": "ping"}')  # still open: unauthenticated, it is told to authenticate
+        assert json.loads(await asyncio.wait_for(conn.recv(), 30))["type"] == "error"
