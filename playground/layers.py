@@ -2,26 +2,21 @@
 
 channels_redis' RedisPubSubChannelLayer sends every PUBLISH of an event loop over
 one connection guarded by an asyncio.Lock, shared with SUBSCRIBE, and waits for
-each reply before the next command goes out. A worker that drives many runs on
-one loop then publishes one frame at a time: measured here, token latency p50
-0.7 s at 50 runs of 200 tokens/s. This layer gives each loop one connection per
-shard for publishing (`_Publisher`) and writes every PUBLISH to it the moment it
-is published: nothing waits for an earlier reply, Redis answers in order on the
-connection, and each answer completes its publisher's future. A run's frames
-therefore reach Redis in the order they were published and in the same loop turn
-(`group_send_nowait` writes before returning). The wire format (channel names,
-msgpack serializer) is the stock layer's, so the two interoperate: receivers are
-unchanged.
+each reply before the next command goes out: a worker that drives many runs on
+one loop then publishes one frame at a time. This layer gives each loop one
+connection per shard for publishing (`_Publisher`) and writes every PUBLISH to it
+the moment it is published: nothing waits for an earlier reply, Redis answers in
+order on the connection, and each answer completes its publisher's future. A
+run's frames therefore reach Redis in the order they were published and in the
+same loop turn (`group_send_nowait` writes before returning). The wire format
+(channel names, msgpack serializer) is the stock layer's, so the two interoperate:
+receivers are unchanged.
 
-An earlier version pipelined through redis-py: one batch in flight per shard, the next gathering
-meanwhile. A frame then waited for the batch ahead of it (measured at 200 runs of 200 tokens/s:
-p50 3-10 ms, p99 30-50 ms) plus an event-loop turn for the task that sent its batch.
+Subscriptions are batched: the stock shard connection sends each SUBSCRIBE and
+UNSUBSCRIBE alone, so a run starting on a busy loop waited a loop turn per
+subscription of every run ahead of it.
 
-Subscriptions are batched. The stock shard connection sends each SUBSCRIBE and UNSUBSCRIBE
-alone, one at a time behind its lock, so every run starting on a busy loop waited a loop turn
-per subscription of every run ahead of it: measured, 200 runs starting at once on one worker
-took 1.7 s (median) and up to 3.2 s to get their stop listener subscribed, while their tasks had
-long been delivered.
+The measurements behind both, and the batch pipelining this replaced, are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
