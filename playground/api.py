@@ -1,4 +1,4 @@
-"""The REST API root (django-ninja): OpenAPI at /api/docs and /api/openapi.json.
+"""The REST API root (django-ninja): OpenAPI at /api/docs (vendored Swagger UI) and /api/openapi.json.
 
 Every operation needs a session (CSRF on unsafe methods) or `Authorization: Bearer <token>`
 unless it says `auth=None`. Errors share one shape and the status codes listed in
@@ -16,6 +16,7 @@ from ninja.openapi.schema import OpenAPISchema
 from accounts.api import router as tokens_router
 from agents_app.api import gallery_router, teams_router
 from ops.api import meta_router
+from playground.api_docs import VendoredSwagger
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
 from runs.api import router as runs_router
@@ -48,7 +49,9 @@ class PlaygroundAPI(NinjaAPI):
         return schema
 
 
-api = PlaygroundAPI(title="Agent Playground API", version="1", urls_namespace="api", auth=api_auth)
+api = PlaygroundAPI(
+    title="Agent Playground API", version="1", urls_namespace="api", auth=api_auth, docs=VendoredSwagger()
+)
 install_exception_handlers(api)
 
 
