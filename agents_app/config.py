@@ -71,7 +71,9 @@ class ScriptedModel(Strict):
 
     provider: Literal["scripted"]
     model: str = "scripted"
-    replies: list[ScriptedReply | str] = Field(min_length=1)
+    replies: list[ScriptedReply | str] = Field(
+        min_length=1, description="a reply's text may contain {task}: the user's latest message, quoted short"
+    )
     tokens_per_second: float = Field(default=40.0, ge=0, description="0 = unpaced")
     loop: bool = True
 

@@ -2,7 +2,8 @@
 
 Which reply comes next is a pure function of the context it is given (the count of
 assistant-role messages in it), never of an in-memory counter, so a resumed run
-continues exactly where an uninterrupted one would.
+continues exactly where an uninterrupted one would. A reply's `{task}` is replaced by
+the latest message from the user, quoted short: a canned answer still says what it answers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from agents_app.engine.events import FunctionCall, RequestUsage
 from agents_app.engine.models import ChatMessages, CreateResult
 
 _WORD = re.compile(r"\S+\s*|\s+")
+TASK_PLACEHOLDER = "{task}"
+TASK_QUOTE_CHARS = 120
 # Unpaced streams still hand the loop back now and then so other runs and cancels get a turn.
 _YIELD_EVERY = 64
 
@@ -43,13 +46,14 @@ class ScriptedClient:
         call_index: int | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
         reply = self.reply_for(messages, call_index)
+        content = fill_task(reply.content, messages)
         prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in messages)
         calls = _tool_calls(reply, len(messages))
         if calls:
             completion = sum(len(c.arguments.split()) + 1 for c in calls)
             yield CreateResult("", calls, RequestUsage(prompt_tokens, completion), "tool_calls")
             return
-        words = _WORD.findall(reply.content)
+        words = _WORD.findall(content)
         if streaming:
             rate = self.config.tokens_per_second
             if rate > 0:
@@ -60,7 +64,31 @@ class ScriptedClient:
                     if i % _YIELD_EVERY == _YIELD_EVERY - 1:
                         await asyncio.sleep(0)
                     yield piece
-        yield CreateResult(reply.content, [], RequestUsage(prompt_tokens, len(reply.content.split())), "stop")
+        yield CreateResult(content, [], RequestUsage(prompt_tokens, len(content.split())), "stop")
+
+
+def fill_task(text: str, messages: ChatMessages) -> str:
+    """`text` with `{task}` replaced by the user's latest message (the task, or their latest answer)."""
+    if TASK_PLACEHOLDER not in text:
+        return text
+    return text.replace(TASK_PLACEHOLDER, _quote(_latest_from_user(messages)))
+
+
+def _latest_from_user(messages: ChatMessages) -> str:
+    # Other agents' messages reach a model as role "user" too, but under their own name.
+    for message in reversed(messages):
+        if message.get("role") == "user" and message.get("name", "user") == "user":
+            return str(message.get("content") or "")
+    return ""
+
+
+def _quote(text: str) -> str:
+    # One line, and no closing full stop: the reply's own punctuation follows the quote.
+    text = " ".join(text.split())
+    if len(text) <= TASK_QUOTE_CHARS:
+        return text.rstrip(",.;:")
+    cut = text[:TASK_QUOTE_CHARS].rsplit(" ", 1)[0] or text[:TASK_QUOTE_CHARS]
+    return cut.rstrip(",.;:") + "…"
 
 
 async def _paced(words: list[str], rate: float) -> AsyncIterator[str]:

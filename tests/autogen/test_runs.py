@@ -135,3 +135,12 @@ async def test_gallery_human_in_the_loop_asks_then_ends_on_terminate() -> None:
     transcript += [m.to_wire() for m in messages] + [user_message("TERMINATE")]
     _, result = await run(config, transcript)
     assert result.outcome == "complete" and result.stop_reason is not None and "TERMINATE" in result.stop_reason
+
+
+@pytest.mark.parametrize("name", sorted(n for n in load_gallery() if not n.endswith("_openai")))
+async def test_offline_gallery_teams_answer_the_task_they_were_given(name: str) -> None:
+    question = "How do I add a field to a Django model?"
+    messages, _ = await run(unpaced(load_gallery()[name]), [user_message(question)])
+    replies = [m.to_text() for m in messages if m.source != "user" and m.type == "TextMessage"]
+    assert replies and any(question in reply for reply in replies)
+    assert not any("sky" in reply.lower() for reply in replies)
