@@ -24,7 +24,7 @@ class ApiTokenAdmin(OwnedAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, raw = services.token_create(user=obj.user or request.user, name=obj.name)
+        token, raw = services.token_create(user=obj.user if obj.user_id else request.user, name=obj.name)
         obj.pk = token.pk
         self.message_user(request, f"New token (shown once): {raw}", messages.WARNING)
 

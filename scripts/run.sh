@@ -9,4 +9,5 @@ python manage.py migrate --noinput
 python manage.py setup_demo
 python manage.py collectstatic --noinput -v0
 echo "Agent Playground on http://${HOST}:${PORT}/  (Ctrl-C to stop)"
+echo "Admin, scoped to the demo user's own runs and teams: http://${HOST}:${PORT}/admin/"
 exec python -m ops.serve -b "$HOST" -p "$PORT" playground.asgi:application

@@ -48,7 +48,8 @@ class WebhookAdmin(OwnedAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OwnedAdmin):
+    owner_field = "webhook__owner"
     list_display = ("created_at", "webhook", "run", "attempt", "success", "status_code", "error", "duration_ms")
     list_filter = ("success", "status_code")
     search_fields = ("delivery_id", "webhook__url")
@@ -62,7 +63,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(HookCall)
-class HookCallAdmin(admin.ModelAdmin):
+class HookCallAdmin(OwnedAdmin):
+    owner_field = "run__owner"
     list_display = ("created_at", "hook", "run", "status", "error", "duration_ms")
     list_filter = ("status", "hook")
     search_fields = ("hook", "error")
@@ -72,4 +74,6 @@ class HookCallAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(RunNotice)
+@admin.register(RunNotice)
+class RunNoticeAdmin(OwnedAdmin):
+    owner_field = "run__owner"

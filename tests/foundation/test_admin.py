@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from agents_app.models import Team
+from playground.admin_mixins import owned_model_permissions
 from runs import services
 from runs.models import Message, Run
-from tests.factories import make_run, make_team
+from tests.factories import SCRIPTED_TEAM, make_run, make_team
 
 
 @pytest.fixture
@@ -84,3 +89,45 @@ def test_admin_stop_action_goes_through_the_service(client: Client, django_user_
     assert (statuses[running.id], statuses[queued.id], statuses[done.id]) == ("stopping", "stopped", "complete")
     assert "had already finished" in response.content.decode()
     assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_user_manages_only_their_own_objects_in_the_admin(
+    client: Client, settings: Any, objects: dict, bob: Any
+) -> None:
+    from django.core.management import call_command
+
+    settings.PLAYGROUND_DEMO_PASSWORD = "demo-password-123"
+    call_command("setup_demo", stdout=StringIO())
+    call_command("setup_demo", stdout=StringIO())  # a second `make run` changes nothing
+    demo = get_user_model().objects.get(username=settings.PLAYGROUND_DEMO_USERNAME)
+    assert demo.is_staff and not demo.is_superuser
+    demos_run = make_run(demo, "complete", task="the demo's own run")
+    assert client.login(username=demo.username, password="demo-password-123")
+    runs = client.get("/admin/runs/run/").content.decode()
+    assert "the demo&#x27;s own run" in runs and "task-of-bob" not in runs
+    teams = client.get("/admin/agents_app/team/").content.decode()
+    assert "Writer and critic (offline)" in teams and "team-of-bob" not in teams
+    assert client.get(f"/admin/runs/run/{demos_run.id}/change/").status_code == 200
+    assert client.get(f"/admin/runs/run/{objects['bob']['run'].id}/change/").status_code == 302
+    for page in ("auth/user", "auth/group", "ops/workerheartbeat"):
+        assert client.get(f"/admin/{page}/").status_code == 403, page
+
+
+@pytest.mark.django_db
+def test_staff_can_neither_pick_nor_give_away_anyone_elses_objects(client: Client, alice: Any, objects: dict) -> None:
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.set(owned_model_permissions())
+    client.force_login(alice)
+    form = client.get("/admin/runs/session/add/").content.decode()
+    assert "team-of-alice" in form and "team-of-bob" not in form
+    bobs_team = objects["bob"]["team"]
+    refused = client.post("/admin/runs/session/add/", {"name": "s", "team": bobs_team.id, "carry_context": "on"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert 'name="owner"' not in client.get("/admin/agents_app/team/add/").content.decode()
+    created = client.post("/admin/agents_app/team/add/", {
+        "name": "made-in-admin", "description": "", "config": json.dumps(SCRIPTED_TEAM), "gallery_name": "",
+    })  # fmt: skip
+    assert created.status_code == 302, created.content.decode()[:3000]
+    assert Team.objects.get(name="made-in-admin").owner == alice

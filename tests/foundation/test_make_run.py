@@ -1,8 +1,10 @@
-"""`make run` boots: its script migrates a fresh database, creates the demo login and serves."""
+"""`make run` boots: its script migrates a fresh database, creates the demo login and serves; the demo login opens
+the admin, scoped to its own objects."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,6 +50,24 @@ def test_run_script_serves_admin_login(tmp_path: Path) -> None:
         assert response is not None, f"server did not come up:\n{output}"
         assert response.status_code == 200
         assert "Demo login: username 'demo', password 'demo-pass-123'" in output
+        assert f"http://127.0.0.1:{port}/admin/" in output
+        assert_demo_opens_its_admin(f"http://127.0.0.1:{port}")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def assert_demo_opens_its_admin(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=10) as http:
+        form = http.get("/admin/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert token is not None
+        login = http.post("/admin/login/?next=/admin/", data={
+            "csrfmiddlewaretoken": token.group(1), "username": "demo", "password": "demo-pass-123", "next": "/admin/",
+        })  # fmt: skip
+        assert login.status_code == 302 and login.headers["location"] == "/admin/", login.text[:2000]
+        runs = http.get("/admin/runs/run/")
+        assert runs.status_code == 200 and "Select run to change" in runs.text
+        teams = http.get("/admin/agents_app/team/")
+        assert teams.status_code == 200 and "Writer and critic (offline)" in teams.text
+        assert http.get("/admin/auth/user/").status_code == 403

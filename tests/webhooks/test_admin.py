@@ -49,3 +49,26 @@ def test_saving_without_a_secret_keeps_the_old_one(admin_client: Client, alice: 
     assert response.status_code == 302, response.content[:2000]
     webhook.refresh_from_db()
     assert webhook.url == "https://example.com/other" and webhook.secret == "top-secret-value-123"
+
+
+def test_staff_see_only_deliveries_and_hook_calls_of_their_own_runs(client: Client, alice: Any, bob: Any) -> None:
+    from playground.admin_mixins import owned_model_permissions
+
+    deliveries = {}
+    for owner in (alice, bob):
+        team = Team.objects.create(owner=owner, name="t", config=gallery_config("writer_critic"))
+        run = Run.objects.create(owner=owner, team=team, team_config=team.config, status="complete")
+        webhook = Webhook.objects.create(owner=owner, team=team, url="https://example.com/h", secret="s" * 20)
+        deliveries[owner.username] = WebhookDelivery.objects.create(
+            webhook=webhook, run=run, delivery_id="d", attempt=1
+        )
+        HookCall.objects.create(run=run, hook=f"hooks.of_{owner.username}", status="ok")
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.set(owned_model_permissions())
+    client.force_login(alice)
+    listing = client.get("/admin/webhooks/webhookdelivery/").content.decode()
+    change = "/admin/webhooks/webhookdelivery/{}/change/"
+    assert change.format(deliveries["alice"].pk) in listing and change.format(deliveries["bob"].pk) not in listing
+    hooks = client.get("/admin/webhooks/hookcall/").content.decode()
+    assert "hooks.of_alice" in hooks and "hooks.of_bob" not in hooks

@@ -1,4 +1,7 @@
-"""Create the demo login and install the gallery teams for it. Safe to run again."""
+"""Create the demo login and install the gallery teams for it. Safe to run again.
+
+The demo user is staff, not superuser: the admin shows them their own runs, teams and tokens, and nobody else's.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from agents_app.services import gallery_install_all
+from playground.admin_mixins import owned_model_permissions
 
 
 def demo_password_file() -> Path:
@@ -25,9 +29,11 @@ class Command(BaseCommand):
         password = settings.PLAYGROUND_DEMO_PASSWORD or self._stored_or_new_password()
         User = get_user_model()
         user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
-        if created or not user.check_password(password):
+        if created or not user.check_password(password) or not user.is_staff:
+            user.is_staff = True
             user.set_password(password)
             user.save()
+        user.user_permissions.add(*owned_model_permissions())
         installed = gallery_install_all(owner=user)
         self.stdout.write(
             self.style.SUCCESS(f"Demo login: username {username!r}, password {password!r}")
