@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-embedded test-services lint bench clean
+.PHONY: run test test-embedded test-services lint mypy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,11 @@ test-embedded: $(VENV)/.requirements-dev
 test-services: $(VENV)/.requirements-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/test.sh services
 
-lint: $(VENV)/.requirements-dev
+lint: $(VENV)/.requirements-dev mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+mypy: $(VENV)/.requirements-dev
 	$(BIN)/mypy playground agents_app runs accounts ops webhooks
 
 bench: $(VENV)/.requirements-dev
