@@ -40,6 +40,9 @@ class Stack:
             ALLOWED_HOSTS="127.0.0.1,localhost",
             RUN_LEASE_SECONDS="2",
             RUN_SWEEP_INTERVAL_SECONDS="1",
+            # The session's stack outlives its tests and shares their database: a beat heartbeat landing
+            # while tests/ops/test_health.py expects none made it flaky. A test that needs them sets its own.
+            WORKER_HEARTBEAT_INTERVAL_SECONDS="3600",
             PYTHONUNBUFFERED="1",
             # Our own channel names and queue: other test runs or benchmarks may share this Redis.
             CHANNEL_LAYER_PREFIX=f"test{os.getpid()}",
