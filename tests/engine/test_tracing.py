@@ -47,12 +47,18 @@ async def test_team_run_reports_turn_model_tool_and_handoff_spans_linked_to_thei
     config = team(
         "swarm",
         [
-            assistant("alice", calc("6*7"), {"content": "", "handoff": "bob"}, tools=["calculator"],
-                      handoffs=[{"target": "bob"}], max_tool_iterations=2),
+            assistant(
+                "alice",
+                calc("6*7"),
+                {"content": "", "handoff": "bob"},
+                tools=["calculator"],
+                handoffs=[{"target": "bob"}],
+                max_tool_iterations=2,
+            ),
             assistant("bob", "The answer is 42."),
         ],
         max_turns=2,
-    )  # fmt: skip
+    )
     result = await run(tracer_run(config))
     spans = spans_of(result.events)
     parents_resolve(spans)
@@ -138,10 +144,21 @@ async def test_selector_calls_are_model_spans_under_the_selection() -> None:
 def openai_team(server: FakeOpenAIThread, model: str, headers: dict[str, str]) -> Any:
     return team(
         "round_robin",
-        [{"kind": "assistant", "name": "a", "model": {"provider": "openai", "model": model, "base_url": server.base_url,
-                                                        "default_headers": headers, "max_retries": 2}}],
+        [
+            {
+                "kind": "assistant",
+                "name": "a",
+                "model": {
+                    "provider": "openai",
+                    "model": model,
+                    "base_url": server.base_url,
+                    "default_headers": headers,
+                    "max_retries": 2,
+                },
+            }
+        ],
         max_turns=1,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.usefixtures("openai_clients")
@@ -159,8 +176,11 @@ async def test_model_span_counts_retries_and_cached_tokens(fake_server: FakeOpen
     assert attributes["playground.cost_usd"] == pytest.approx(expected)
     (message,) = result.messages
     assert message.to_wire()["models_usage"] == {
-        "prompt_tokens": prompt, "completion_tokens": completion, "cached_tokens": 1, "cost": pytest.approx(expected),
-    }  # fmt: skip
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "cached_tokens": 1,
+        "cost": pytest.approx(expected),
+    }
 
 
 @pytest.mark.usefixtures("openai_clients")
