@@ -29,7 +29,7 @@ export function formatCost(cost) {
   if (cost === null || cost === undefined) return "";
   if (cost === 0) return "$0";
   if (cost < 0.01) return `$${cost.toPrecision(2)}`;
-  return `$${cost.toFixed(cost < 1 ? 4 : 2)}`;
+  return `$${cost.toFixed(cost < 0.1 ? 3 : 2)}`;
 }
 
 function tokensOf(span) {
