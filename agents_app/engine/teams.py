@@ -232,6 +232,8 @@ class _RunState:
         with self.tracer.active(span):
             async with aclosing(self._agent_turn(selection, delta, fresh, cancel, span)) as events:
                 async for event in events:
+                    if isinstance(event, StoredMessage) and event.is_chat and not event.partial:
+                        self.tracer.end(span)  # ended before its last message, so it is stored with it
                     yield event
                     if isinstance(event, _Stop):
                         return
