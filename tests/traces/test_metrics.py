@@ -120,3 +120,25 @@ def test_metrics_off_update_nothing(settings: Any, client: Client) -> None:
     settings.METRICS_ENABLED = True
     registry._enabled = None
     assert value(scrape(client), "playground_runs_started_total") == value(before, "playground_runs_started_total")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sweep_recoveries_are_counted(client: Client, alice: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runs import loops, recovery
+
+    before = scrape(client)
+    expired = timezone.now() - timedelta(seconds=5)
+    make_run(alice, status="running", lease_owner="gone", lease_expires_at=expired)
+    make_run(alice, status="stopping", lease_owner="gone", lease_expires_at=expired)
+    redispatched: list[int] = []
+    with loops.driven_here(redispatched.append):  # the recovered run is only noted, not driven
+        recovery.sweep()
+    assert len(redispatched) == 1
+    after = scrape(client)
+    for outcome in ("recovered", "stopped"):
+        key = ("playground_sweep_recoveries_total", (("outcome", outcome),))
+        assert samples(after).get(key, 0) - samples(before).get(key, 0) == 1
