@@ -12,6 +12,7 @@ from playground.admin_mixins import OwnedAdmin
 from runs import services
 from runs.export import run_document, run_markdown
 from runs.models import Message, Run, Session
+from runs.selectors import session_cost_column
 
 
 class MessageInline(admin.TabularInline):
@@ -32,9 +33,17 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Session)
 class SessionAdmin(OwnedAdmin):
-    list_display = ("name", "owner", "team", "carry_context", "updated_at")
+    list_display = ("name", "owner", "team", "carry_context", "updated_at", "cost")
     list_filter = ("updated_at",)
     search_fields = ("name", "owner__username")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).annotate(cost=session_cost_column())
+
+    @admin.display(description="cost (USD)")
+    def cost(self, obj: Session) -> str:
+        value = getattr(obj, "cost", None)
+        return f"{value:.6f}" if value is not None else "-"
 
 
 @admin.action(description="Request stop of the selected runs")

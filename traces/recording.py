@@ -25,6 +25,10 @@ from traces.records import SpanRecord, TraceContext
 from traces.store import open_or_executions, write_spans
 
 WAIT_KINDS = frozenset({"input", "approval"})  # a run waiting for a person
+# A run's spans are written with a stored message at most this often, and always with its outcome:
+# a statement per message cost a worker more than the rest of tracing (a worker killed mid-run loses
+# at most this much of its trace; the stored messages are never lost).
+WRITE_INTERVAL = 1.0
 INTERRUPTED = "interrupted: the worker running it stopped; a later execution resumed the run"
 
 
@@ -39,21 +43,19 @@ def _store(records: list[SpanRecord]) -> None:
         transaction.on_commit(lambda: export.export(ended))  # never a span the database did not keep
 
 
-def open_trace(*, run_id: int, team: str, started: float) -> TraceContext | None:
-    """The web server starts a run: its root span (open until the run ends) and the start itself."""
+def root_attributes(run_id: int) -> dict[str, Any]:
+    return {"gen_ai.operation.name": "invoke_workflow", "playground.run.id": run_id}
+
+
+def open_trace(*, run_id: int, started: float) -> TraceContext | None:
+    """The web server starts a run (`started` = its queued_at): its root span, open until the run ends
+    (the worker names it after the team), and the start itself."""
     if not enabled():
         return None
     context = TraceContext.new()
+    attributes = root_attributes(run_id)
     root = SpanRecord(
-        run_id,
-        context.trace_id,
-        context.root_id,
-        "",
-        "run",
-        f"invoke_workflow {team}",
-        started,
-        None,
-        {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": team, "playground.run.id": run_id},
+        run_id, context.trace_id, context.root_id, "", "run", "invoke_workflow", started, None, attributes
     )
     start = SpanRecord.opened(run_id, context, "enqueue", "start run", context.root_id).close()
     start.start = started
@@ -70,24 +72,33 @@ class RunTrace:
     root: SpanRecord
     execution: SpanRecord
     _changed: dict[str, Span] = field(default_factory=dict)
+    _seqs: dict[str, int] = field(default_factory=dict)  # span id -> seq of the message it produced
+    _written: float = field(default_factory=time.monotonic)
 
     def add(self, event: SpanEvent) -> None:
         self._changed[event.span.span_id] = event.span
 
-    def take(self, stored: tuple[StoredMessage, int] | None = None) -> list[SpanRecord]:
-        """Records of the spans changed since the last take; those that produced `stored` link to its seq."""
+    def take(self) -> list[SpanRecord]:
+        """Records of the spans changed since the last take, with the messages they produced."""
         spans, self._changed = self._changed, {}
         records = []
         for span in spans.values():
             record = SpanRecord.of(self.run_id, self.context.trace_id, span)
-            if stored is not None and span.produced is stored[0]:
-                record.seq = stored[1]
+            record.seq = self._seqs.pop(span.span_id, None)
             records.append(record)
+        self._written = time.monotonic()
         return records
 
     def flush(self, stored: tuple[StoredMessage, int] | None = None) -> None:
-        """With each stored message (and its seq), in the trip that stored it."""
-        _store(self.take(stored))
+        """With each stored message (and its seq), in the trip that stored it: the spans that produced it
+        are linked to it, and what changed is written once WRITE_INTERVAL passed since the last write."""
+        if stored is not None:
+            message, seq = stored
+            for span in self._changed.values():  # the producing span ended just before: not taken yet
+                if span.produced is message:
+                    self._seqs[span.span_id] = seq
+        if time.monotonic() - self._written >= WRITE_INTERVAL:
+            _store(self.take())
 
     def suspend(self, kind: str, source: str) -> None:
         """The run waits for a person (`input` or `approval`): the wait stays open until the next execution."""
@@ -121,23 +132,40 @@ def close_root(
 
 
 def resume_trace(
-    *, run_id: int, worker: str, queued_at: float | None, answer_seq: int | None, context: TraceContext | None
+    *,
+    run_id: int,
+    worker: str,
+    queued_at: float | None,
+    answer_seq: int | None,
+    context: TraceContext | None,
+    team: str = "",
+    first: bool = False,
 ) -> RunTrace | None:
     """A worker claimed the run: close what was left open, record the queue wait, open this execution.
 
     An open wait for a person ends when the answer queued the run again (`queued_at`) and links to the
     answer (`answer_seq`); an open span of an execution that died (kill -9, a lost machine) ends now,
     marked interrupted. The task's trace context is used when the run has no stored root yet.
+    A `first` execution with the task's context reads nothing: nothing can be open before it, and the
+    root is what open_trace wrote (started when the run was queued).
     """
     if not enabled():
         return None
     now = time.time()
-    left = open_or_executions(run_id)
+    if first and context is not None and queued_at is not None:
+        known = SpanRecord(run_id, context.trace_id, context.root_id, "", "run", "invoke_workflow", queued_at)
+        known.attributes = root_attributes(run_id)
+        left = [known]
+    else:
+        left = open_or_executions(run_id)
     root = next((r for r in left if r.kind == "run" and r.end is None), None)
     if root is None:  # started before tracing was on, or its start was not traced
         context = context or TraceContext.new()
         root = SpanRecord(run_id, context.trace_id, context.root_id, "", "run", "invoke_workflow", queued_at or now)
     context = TraceContext(root.trace_id, root.span_id)
+    if team:
+        root.name = f"invoke_workflow {team}"
+        root.attributes["gen_ai.workflow.name"] = team
     attempt = 1 + sum(1 for r in left if r.kind == "execution")
     closed: list[SpanRecord] = []
     for record in left:

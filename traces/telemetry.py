@@ -37,6 +37,9 @@ class ExecutionTelemetry:
             queued_at=queued_at,
             answer_seq=run.last_seq,
             context=TraceContext.parse(traceparent),
+            team=str((run.team_config or {}).get("name") or ""),
+            # The first claim set started_at after the run was queued; a resume's is older than queued_at.
+            first=run.started_at is not None and run.queued_at is not None and run.started_at >= run.queued_at,
         )
         return cls(trace)
 

@@ -68,10 +68,6 @@ def usage_report(user: Any, *, days: int = 30) -> dict[str, Any]:
 # ------------------------------------------------------------------ the monthly budget
 
 
-class BudgetExceeded(Exception):
-    """The user's monthly budget is spent: new runs are refused (429) until the month turns or it is raised."""
-
-
 @dataclass(frozen=True)
 class BudgetStatus:
     limit: Decimal | None
@@ -113,8 +109,8 @@ def _status(user_id: int, limit: Decimal | None) -> BudgetStatus:
     return BudgetStatus(limit, spent["s"] or Decimal(0), start.date(), resets_on)
 
 
-def check_budget(run_id: int) -> None:
-    """Raise BudgetExceeded when the run's owner has spent their monthly budget.
+def budget_refusal(run_id: int) -> str | None:
+    """Why a new run of this owner is refused (their monthly budget is spent), or None.
 
     Called at every run start: the owner and their own limit are one raw SELECT (as the active-run
     count beside it), and the month's spend is summed only when a limit applies.
@@ -129,7 +125,7 @@ def check_budget(run_id: int) -> None:
         cursor.execute(sql, [run_id])
         row = cursor.fetchone()
     if row is None:
-        return
+        return None
     owner_id, own_budget, own_limit = row
     default = settings.USER_MONTHLY_BUDGET_USD
     limit = (
@@ -138,10 +134,11 @@ def check_budget(run_id: int) -> None:
         else (Decimal(str(default)) if default is not None else None)
     )
     if limit is None:
-        return
+        return None
     status = _status(owner_id, limit)
-    if status.spent >= limit:
-        raise BudgetExceeded(
-            f"Your monthly budget of ${limit:.2f} is used up (${status.spent:.2f} spent since "
-            f"{status.month_start:%B} 1); new runs can start on {status.resets_on:%B %-d}, or when an admin raises it."
-        )
+    if status.spent < limit:
+        return None
+    return (
+        f"Your monthly budget of ${limit:.2f} is used up (${status.spent:.2f} spent since "
+        f"{status.month_start:%B} 1); new runs can start on {status.resets_on:%B %-d}, or when an admin raises it."
+    )

@@ -78,6 +78,11 @@ class Pricing:
         return _library_cost(model, usage)
 
 
+# Models the price table does not know, by (model, where): a lookup that fails raises and costs
+# about 0.1 ms, and a self-hosted model would pay it on every call.
+_UNPRICED: set[tuple[str, str, str]] = set()
+
+
 def _library_cost(model: OpenAIModel | AzureOpenAIModel, usage: RequestUsage) -> float | None:
     from genai_prices import Usage, calc_price
 
@@ -85,6 +90,10 @@ def _library_cost(model: OpenAIModel | AzureOpenAIModel, usage: RequestUsage) ->
     if isinstance(model, OpenAIModel):
         # A base_url of one's own (Ollama, vLLM) has no public price; a known vendor's URL does.
         where = {"provider_api_url": model.base_url} if model.base_url else {"provider_id": "openai"}
+    ((how, value),) = where.items()
+    key = (model.model, how, value)
+    if key in _UNPRICED:
+        return None
     counts = Usage(
         input_tokens=usage.prompt_tokens,
         output_tokens=usage.completion_tokens,
@@ -93,6 +102,7 @@ def _library_cost(model: OpenAIModel | AzureOpenAIModel, usage: RequestUsage) ->
     try:
         return float(calc_price(counts, model.model, **where).total_price)  # type: ignore[call-overload]
     except LookupError:
+        _UNPRICED.add(key)
         return None
 
 

@@ -2,7 +2,7 @@
 // run's timeline, with its duration and tokens. Selecting a row shows its attributes and links to the
 // message it produced. Data: GET /api/runs/{id}/trace.
 import { api } from "./api.js";
-import { clear, h } from "./dom.js";
+import { clear, formatCost, h } from "./dom.js";
 
 const KIND_LABELS = {
   run: "run",
@@ -23,13 +23,6 @@ export function formatSeconds(seconds) {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
   return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
-
-export function formatCost(cost) {
-  if (cost === null || cost === undefined) return "";
-  if (cost === 0) return "$0";
-  if (cost < 0.01) return `$${cost.toPrecision(2)}`;
-  return `$${cost.toFixed(cost < 0.1 ? 3 : 2)}`;
 }
 
 function tokensOf(span) {

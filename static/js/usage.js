@@ -1,8 +1,7 @@
 // /usage/: tokens and cost per day over the last 30 days (SVG drawn here, no library), per team and
 // per model, and this month's budget. Data: GET /api/usage?days=30.
 import { api } from "./api.js";
-import { clear, h } from "./dom.js";
-import { formatCost } from "./traceview.js";
+import { clear, formatCost, h } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const W = 720;

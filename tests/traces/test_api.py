@@ -15,14 +15,14 @@ from agents_app.engine import Tracer
 from tests.factories import make_run, make_team
 from traces import recording
 from traces.models import MonthlyBudget, Span
-from traces.usage import BudgetExceeded, check_budget
+from traces.usage import budget_refusal
 
 pytestmark = pytest.mark.django_db
 
 
 def traced_run(owner: Any, **fields: Any) -> Any:
     run = make_run(owner, status="queued", **fields)
-    recording.open_trace(run_id=run.id, team="t", started=time.time())
+    recording.open_trace(run_id=run.id, started=time.time())
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=time.time(), answer_seq=None, context=None)
     assert trace is not None
     tracer = Tracer(trace.execution.span_id)
@@ -103,24 +103,13 @@ def test_usage_sums_per_day_team_and_model(client: Client, alice: Any, bob: Any)
 def test_monthly_budget_refuses_a_run_once_spent(alice: Any, bob: Any, settings: Any) -> None:
     traced_run(alice)  # $0.25 this month
     fresh = make_run(alice)
-    check_budget(fresh.id)  # no budget set: anything goes
+    assert budget_refusal(fresh.id) is None  # no budget set: anything goes
     settings.USER_MONTHLY_BUDGET_USD = 1.0
-    check_budget(fresh.id)
+    assert budget_refusal(fresh.id) is None
     settings.USER_MONTHLY_BUDGET_USD = 0.25
-    with pytest.raises(BudgetExceeded, match=r"monthly budget of \$0.25 is used up \(\$0.25 spent"):
-        check_budget(fresh.id)
+    assert "monthly budget of $0.25 is used up ($0.25 spent" in (budget_refusal(fresh.id) or "")
     MonthlyBudget.objects.create(user=alice, limit=Decimal("5.00"))  # her own limit wins
-    check_budget(fresh.id)
+    assert budget_refusal(fresh.id) is None
     MonthlyBudget.objects.filter(user=alice).update(limit=None)  # no limit for her at all
-    check_budget(fresh.id)
-    check_budget(make_run(bob).id)  # bob spent nothing
-
-
-def test_admin_shows_a_runs_trace_summary_and_cost(client: Client, django_user_model: Any, alice: Any) -> None:
-    run = traced_run(alice)
-    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
-    client.force_login(admin)
-    page = client.get(f"/admin/runs/run/{run.id}/change/").content.decode()
-    assert "model calls" in page and "input tokens" in page and "Waterfall on the run page" in page
-    assert client.get("/admin/traces/span/").status_code == 200
-    assert client.get("/admin/traces/monthlybudget/").status_code == 200
+    assert budget_refusal(fresh.id) is None
+    assert budget_refusal(make_run(bob).id) is None  # bob spent nothing

@@ -57,8 +57,10 @@ def test_spans_reach_a_real_otlp_receiver_in_one_trace_with_genai_attributes(
         exporter_reset.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         exporter_reset.setenv("OTEL_SERVICE_NAME", "playground-test")
         run = make_run(alice, status="queued")
-        context = recording.open_trace(run_id=run.id, team="writers", started=time.time())
-        trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=context)
+        context = recording.open_trace(run_id=run.id, started=time.time())
+        trace = recording.resume_trace(
+            run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=context, team="writers"
+        )
         assert context is not None and trace is not None
         model_call(trace)
         trace.end(status="complete")

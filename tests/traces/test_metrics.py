@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -68,7 +69,9 @@ def test_values_move_as_work_happens(client: Client, alice: Any) -> None:
     tool = Span("tool", "execute_tool calculator", "b1", "", 1.0, 1.1, error="Error: bad expression")
     tool.attributes["gen_ai.tool.name"] = "calculator"
     registry.span_ended(tool)
-    registry.frame_sent("message_chunk", published_at=10.0, now=10.004)
+    registry.frame_sent("message_chunk")
+    for _ in range(registry.CHUNK_SAMPLE):  # one chunk frame in CHUNK_SAMPLE is timed
+        registry.chunk_delivered(time.time() - 0.004)
     registry.run_finished("complete")
     make_run(alice, status="running")
     after = scrape(client)

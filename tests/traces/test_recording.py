@@ -74,7 +74,7 @@ def spans(run: Run) -> list[Span]:
 
 async def test_a_team_run_with_a_tool_a_handoff_and_human_input_is_one_tree_across_the_answer(alice: Any) -> None:
     run = await sync_to_async(make_run)(alice, status="queued")
-    context = await sync_to_async(recording.open_trace)(run_id=run.id, team="swarm", started=time.time())
+    context = await sync_to_async(recording.open_trace)(run_id=run.id, started=time.time())
     assert context is not None
     trace = await sync_to_async(recording.resume_trace)(
         run_id=run.id, worker="w1", queued_at=time.time(), answer_seq=None, context=context
@@ -118,9 +118,10 @@ async def test_a_team_run_with_a_tool_a_handoff_and_human_input_is_one_tree_acro
     assert summary.model_calls == len([r for r in rows if r.kind == "model"]) == 3
 
 
-def test_a_killed_execution_leaves_open_spans_the_next_one_closes(alice: Any) -> None:
+def test_a_killed_execution_leaves_open_spans_the_next_one_closes(alice: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recording, "WRITE_INTERVAL", 0.0)  # every flush writes
     run = make_run(alice, status="queued")
-    context = recording.open_trace(run_id=run.id, team="t", started=time.time())
+    context = recording.open_trace(run_id=run.id, started=time.time())
     first = recording.resume_trace(run_id=run.id, worker="w1", queued_at=time.time(), answer_seq=None, context=context)
     assert first is not None
     turn = Tracer(first.execution.span_id).start("turn", "invoke_agent a")
@@ -139,7 +140,7 @@ def test_a_killed_execution_leaves_open_spans_the_next_one_closes(alice: Any) ->
 
 def test_a_run_stopped_while_waiting_closes_its_trace(alice: Any) -> None:
     run = make_run(alice, status="queued")
-    recording.open_trace(run_id=run.id, team="t", started=time.time())
+    recording.open_trace(run_id=run.id, started=time.time())
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=time.time(), answer_seq=None, context=None)
     assert trace is not None
     trace.suspend("input", "human")
@@ -163,7 +164,7 @@ def test_spans_of_a_run_without_a_stored_root_get_one(alice: Any) -> None:
 def test_tracing_off_stores_nothing(alice: Any, settings: Any) -> None:
     settings.TRACING_ENABLED = False
     run = make_run(alice, status="queued")
-    assert recording.open_trace(run_id=run.id, team="t", started=time.time()) is None
+    assert recording.open_trace(run_id=run.id, started=time.time()) is None
     assert recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=None) is None
     assert not Span.objects.filter(run=run).exists()
 
