@@ -237,6 +237,13 @@ class ExternalTermination(Strict):
     type: Literal["external"]
 
 
+class CostTermination(Strict):
+    """Stop once the run's model calls have cost `max_cost` US dollars or more (checked after each call)."""
+
+    type: Literal["cost"]
+    max_cost: float = Field(gt=0, description="US dollars")
+
+
 class AndTermination(Strict):
     type: Literal["and"]
     conditions: list[TerminationConfig] = Field(min_length=2)
@@ -258,6 +265,7 @@ TerminationConfig = Annotated[
     | TextMessageTermination
     | FunctionCallTermination
     | ExternalTermination
+    | CostTermination
     | AndTermination
     | OrTermination,
     Field(discriminator="type"),
@@ -364,7 +372,7 @@ def errors_from_validation(exc: ValidationError, prefix: str = "") -> list[Confi
 _UNION_TAGS = {
     "scripted", "openai", "azure_openai", "assistant", "user_proxy",
     "max_message", "text_mention", "stop_message", "token_usage", "timeout", "handoff",
-    "source_match", "text_message", "function_call", "external", "and", "or",
+    "source_match", "text_message", "function_call", "external", "cost", "and", "or",
 }  # fmt: skip
 
 

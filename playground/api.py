@@ -22,6 +22,8 @@ from playground.errors import ErrorOut, install_exception_handlers
 from runs.api import router as runs_router
 from runs.review_api import review_router
 from runs.sessions_api import router as sessions_router
+from traces.api import router as traces_router
+from traces.api import usage_router
 from webhooks.api import router as webhooks_router
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -61,6 +63,8 @@ api.add_router("/sessions", sessions_router)
 api.add_router("/tokens", tokens_router)
 api.add_router("/runs", review_router)  # first: /runs/compare is not a run id
 api.add_router("/runs", runs_router)
+api.add_router("/runs", traces_router)  # GET /api/runs/{id}/trace
+api.add_router("/usage", usage_router)
 api.add_router("", meta_router)  # /api/health, /api/version (no auth)
 api.add_router("/webhooks", webhooks_router)
 

@@ -8,8 +8,10 @@ lists every variable.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -53,6 +55,16 @@ def env_float(name: str, default: float) -> float:
         raise ValueError(f"{name}={value!r} is not a number") from None
 
 
+def env_json(name: str, default: Any) -> Any:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not valid JSON: {exc}") from None
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -76,6 +88,7 @@ INSTALLED_APPS = [
     "agents_app",
     "runs",
     "ops",
+    "traces",
     "webhooks",
 ]
 
@@ -205,6 +218,24 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_float("HEALTH_HEARTBEAT_MAX_AGE_SECONDS",
 HEALTH_REQUIRE_WORKER = env_bool("HEALTH_REQUIRE_WORKER", False)
 HEALTH_CHECK_TIMEOUT_SECONDS = env_float("HEALTH_CHECK_TIMEOUT_SECONDS", 3.0)
 GIT_COMMIT = env_str("GIT_COMMIT")
+
+# --- traces, metrics and cost (traces/, metrics/)
+# Spans of every run stored with it (GET /api/runs/{id}/trace); exported over OTLP/HTTP only when the
+# standard OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set (traces/export.py).
+TRACING_ENABLED = env_bool("TRACING_ENABLED", True)
+# Prometheus metrics at /metrics (web) and METRICS_WORKER_PORT (each Celery worker); metrics/registry.py.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0)
+METRICS_WORKER_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "127.0.0.1")
+# Model prices in US dollars per million tokens, overriding genai-prices per model (or provider:model):
+# {"llama3.1:8b": {"input": 0, "output": 0}, "gpt-4o": {"input": 2, "output": 8, "cached_input": 1}}
+MODEL_PRICES = env_json("MODEL_PRICES", {})
+# Every user's monthly budget in US dollars (empty = none); an admin can set one per user (Monthly budgets).
+USER_MONTHLY_BUDGET_USD: float | None = (
+    env_float("USER_MONTHLY_BUDGET_USD", 0.0) if env_str("USER_MONTHLY_BUDGET_USD") else None
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

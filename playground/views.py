@@ -64,6 +64,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @ensure_csrf_cookie
+def usage(request: HttpRequest) -> HttpResponse:
+    return render(request, "usage.html", {"page": "usage"})
+
+
+@login_required
+@ensure_csrf_cookie
 def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
     run = Run.objects.filter(id=run_id, owner_id=request.user.pk).first()
     if run is None:

@@ -6,11 +6,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
 
 from playground.admin_mixins import OwnedAdmin
 from runs import services
 from runs.export import run_document, run_markdown
 from runs.models import Message, Run, Session
+from runs.selectors import session_cost_column
 
 
 class MessageInline(admin.TabularInline):
@@ -31,9 +33,17 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Session)
 class SessionAdmin(OwnedAdmin):
-    list_display = ("name", "owner", "team", "carry_context", "updated_at")
+    list_display = ("name", "owner", "team", "carry_context", "updated_at", "cost")
     list_filter = ("updated_at",)
     search_fields = ("name", "owner__username")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).annotate(cost=session_cost_column())
+
+    @admin.display(description="cost (USD)")
+    def cost(self, obj: Session) -> str:
+        value = getattr(obj, "cost", None)
+        return f"{value:.6f}" if value is not None else "-"
 
 
 @admin.action(description="Request stop of the selected runs")
@@ -80,17 +90,34 @@ def export_markdown(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
 
 @admin.register(Run)
 class RunAdmin(OwnedAdmin):
-    list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq")
+    list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq", "cost")
     list_filter = ("status", "owner", "created_at")
     search_fields = ("task", "stop_reason", "error", "owner__username", "team__name")
     date_hierarchy = "created_at"
     actions = [request_stop, export_json, export_markdown]
     inlines = [MessageInline]
-    readonly_fields = [f.name for f in Run._meta.fields]
+    readonly_fields = ["trace_summary", *(f.name for f in Run._meta.fields)]
 
     @admin.display(description="task")
     def task_short(self, obj: Run) -> str:
         return obj.task[:80]
+
+    @admin.display(description="cost (USD)")
+    def cost(self, obj: Run) -> str:
+        value = (obj.usage or {}).get("cost")
+        return f"{value:.6f}" if isinstance(value, int | float) else "-"
+
+    @admin.display(description="trace")
+    def trace_summary(self, obj: Run) -> str:
+        from traces.selectors import run_spans, trace_summary
+
+        summary = trace_summary(run_spans(obj)).as_dict()
+        if not summary["spans"]:
+            return "no spans recorded"
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((k.replace("_", " "), v) for k, v in summary.items())
+        )
+        return format_html('<table>{}</table><p><a href="/runs/{}/">Waterfall on the run page</a></p>', rows, obj.id)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

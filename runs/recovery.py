@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents_app.config import TeamConfigError, validate_team_config
+from metrics import registry as metrics
 from runs import services
 from runs.announce import announce_outcome_after_commit
 from runs.db import db_call
@@ -32,6 +33,7 @@ def sweep() -> dict[str, int]:
             continue
         key = {"queued": "recovered", "error": "failed", "stopped": "stopped"}[str(outcome)]
         counts[key] += 1
+        metrics.sweep_recovered(key)
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
         announce_outcome_after_commit(run_id, outcome)
     stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 
 from playground.scoping import readable_by, writable_by
 from runs.models import Message, Run, Session
+from traces.models import Span
 
 
 def visible_sessions(user: Any) -> QuerySet[Session]:
-    return readable_by(Session.objects.select_related("team"), user)
+    return readable_by(Session.objects.select_related("team").annotate(cost=session_cost_column()), user)
+
+
+def session_cost_column() -> Subquery:
+    """US dollars of the session's model calls (their spans carry each call's price), None if none is priced."""
+    calls = Span.objects.filter(run__session=OuterRef("pk"), kind="model").order_by()
+    return Subquery(calls.values("run__session").annotate(total=Sum("cost")).values("total")[:1])
+
+
+def session_cost(session: Session) -> Decimal | None:
+    return Span.objects.filter(run__session=session, kind="model").aggregate(total=Sum("cost"))["total"]
 
 
 def session_get_visible(*, user: Any, session_id: int) -> Session:

@@ -177,6 +177,10 @@ def _model(model: ModelConfig) -> dict[str, Any]:
 
 def _termination(data: dict[str, Any]) -> dict[str, Any]:
     kind = data.pop("type")
+    if kind == "cost":
+        # AutoGen has no condition on money spent: an ExternalTermination (it never fires by itself)
+        # carries ours, and our import restores it.
+        return component("ExternalTermination", {}, extras={"cost": data})
     cls = TERMINATION_CLASSES[kind]
     if kind in ("and", "or"):
         return component(cls, {"conditions": [_termination(c) for c in data["conditions"]]})

@@ -15,6 +15,7 @@ from agents_app.autogen._providers import MODEL_PROVIDERS, TERMINATION_TYPES
 from agents_app.config import (
     AndTermination,
     AzureOpenAIModel,
+    CostTermination,
     ExternalTermination,
     FunctionCallTermination,
     HandoffTermination,
@@ -193,6 +194,9 @@ def import_termination(ctx: Ctx, value: Any, path: str) -> dict[str, Any] | None
     kind = TERMINATION_TYPES[comp.name]
     if kind in ("and", "or"):
         return _composite(ctx, comp, kind)
+    if kind == "external" and isinstance(comp.extras.get("cost"), dict):  # our cost condition, exported
+        cost = ctx.validate(CostTermination, {"type": "cost", **comp.extras["cost"]}, join(comp.path, NAMESPACE))
+        return cost.model_dump() if cost is not None else None
     cls = TERMINATION_MODELS[kind]
     fields = set(cls.model_fields) - {"type"}
     data = {"type": kind} | {k: v for k, v in comp.config.items() if k in fields and v is not None}

@@ -16,6 +16,10 @@ Contract with the caller (runs/execution.py):
   (`partial=True`, wire `metadata["partial"] == "true"`) precedes `TaskResult("cancelled", reason)`.
 - `runner.external_termination.set()` ends the run gracefully after the current turn.
 - Model failures raise `ModelCallError(message, permanent)`; a bad transcript raises TranscriptError.
+- `TeamRunner(config, tracer=Tracer(parent_span_id))` also yields `SpanStart` / `SpanEnd` for each agent
+  turn, model call, tool call, hand-off and speaker selection (`tracing.py`), each before the message
+  it produced (`span.produced`); after an exception, `tracer.drain()` has the spans it ended.
+  `pricing=Pricing(overrides)` puts a US-dollar `cost` on each model call's usage (`pricing.py`).
 """
 
 from agents_app.engine.cancellation import CancellationToken
@@ -42,7 +46,9 @@ from agents_app.engine.events import (
     message_from_wire,
 )
 from agents_app.engine.models import aclose_model_clients
+from agents_app.engine.pricing import ModelPrice, Pricing
 from agents_app.engine.teams import TeamRunner
+from agents_app.engine.tracing import Span, SpanEnd, SpanEvent, SpanStart, Tracer
 
 __all__ = [
     "AgentUsage",
@@ -56,8 +62,14 @@ __all__ = [
     "InputRequest",
     "MessageChunk",
     "ModelCallError",
+    "ModelPrice",
+    "Pricing",
     "RequestUsage",
     "SelectSpeakerEvent",
+    "Span",
+    "SpanEnd",
+    "SpanEvent",
+    "SpanStart",
     "StopMessage",
     "StoredMessage",
     "TaskResult",
@@ -67,6 +79,7 @@ __all__ = [
     "ToolCallExecutionEvent",
     "ToolCallRequestEvent",
     "ToolCallSummaryMessage",
+    "Tracer",
     "TranscriptError",
     "Usage",
     "UserInputRequestedEvent",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 from agents_app.config import AssistantAgentConfig, Handoff
@@ -26,17 +27,29 @@ from agents_app.engine.events import (
     ToolCallSummaryMessage,
 )
 from agents_app.engine.models import CreateResult, ModelClient
+from agents_app.engine.pricing import Pricing
 from agents_app.engine.tools import ToolRegistry
+from agents_app.engine.tracing import ModelCallTimer, Span, Tracer, model_attributes
 
 TurnEvent = MessageChunk | StoredMessage
 
 
 class AssistantAgent:
-    def __init__(self, config: AssistantAgentConfig, client: ModelClient, registry: ToolRegistry) -> None:
+    def __init__(
+        self,
+        config: AssistantAgentConfig,
+        client: ModelClient,
+        registry: ToolRegistry,
+        *,
+        tracer: Tracer | None = None,
+        pricing: Pricing | None = None,
+    ) -> None:
         self.config = config
         self.name = config.name
         self.client = client
         self.registry = registry
+        self.tracer = tracer or Tracer(enabled=False)
+        self.pricing = pricing
         self._handoffs: dict[str, Handoff] = {}
         for h in config.handoffs:
             # Scripted replies name a handoff by target, i.e. by its default tool name.
@@ -46,14 +59,19 @@ class AssistantAgent:
         self._tools += [_handoff_schema(h) for h in config.handoffs]
 
     async def turn(
-        self, before: Sequence[StoredMessage], started: Sequence[StoredMessage], cancel: CancellationToken
-    ) -> AsyncIterator[TurnEvent]:
-        """Yield this turn's chunks and stored messages; `started` = this turn's messages already stored."""
+        self,
+        before: Sequence[StoredMessage],
+        started: Sequence[StoredMessage],
+        cancel: CancellationToken,
+        span: Span | None = None,
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """Yield this turn's chunks and stored messages; `started` = this turn's messages already stored.
+        `span` (the turn's) is the parent of the spans of its model and tool calls."""
         turn = list(started)
         while True:
             last = turn[-1] if turn else None
             if isinstance(last, ToolCallRequestEvent):
-                executed = await self._execute(last, cancel)
+                executed = await self._execute(last, cancel, span)
                 turn.append(executed)
                 yield executed
                 continue
@@ -63,12 +81,16 @@ class AssistantAgent:
                 request = turn[-2] if len(turn) > 1 and isinstance(turn[-2], ToolCallRequestEvent) else None
                 final = self._after_tools(request, last, turn)
                 if final is not None:
+                    if isinstance(final, HandoffMessage):
+                        self._record_handoff(final, span)
                     yield final
                     return
                 if sum(isinstance(m, ToolCallRequestEvent) for m in turn) >= self.config.max_tool_iterations:
                     tools, reflecting = None, True  # the model answers from the results
             result: CreateResult | None = None
-            async for item in self._model_call([*before, *turn], tools, cancel):
+            call = self.tracer.start("model", f"chat {self.config.model.model}", span)
+            call.attributes.update(model_attributes(self.config.model, self.name, self.config.model_client_stream))
+            async for item in self._model_call([*before, *turn], tools, cancel, call):
                 if isinstance(item, CreateResult):
                     result = item
                 else:
@@ -79,10 +101,13 @@ class AssistantAgent:
                 request_event = ToolCallRequestEvent(
                     source=self.name, content=result.tool_calls, models_usage=result.usage
                 )
+                call.produced = request_event
                 turn.append(request_event)
                 yield request_event
                 continue
-            yield TextMessage(source=self.name, content=result.content, models_usage=result.usage)
+            message = TextMessage(source=self.name, content=result.content, models_usage=result.usage)
+            call.produced = message
+            yield message
             return
 
     def _after_tools(
@@ -105,9 +130,15 @@ class AssistantAgent:
         return ToolCallSummaryMessage(source=self.name, content="\n".join(lines))
 
     async def _model_call(
-        self, messages: list[StoredMessage], tools: list[dict[str, Any]] | None, cancel: CancellationToken
+        self,
+        messages: list[StoredMessage],
+        tools: list[dict[str, Any]] | None,
+        cancel: CancellationToken,
+        span: Span,
     ) -> AsyncIterator[TurnEvent | CreateResult]:
+        """The call's chunks, then its CreateResult priced; `span` is ended before the result is handed on."""
         context = agent_context(self.name, self.config.system_message, messages)
+        timer = ModelCallTimer()
         stream = self.client.stream(context, tools, streaming=self.config.model_client_stream)
         parts: list[str] = []
         name = self.name
@@ -116,29 +147,79 @@ class AssistantAgent:
                 with cancel.interruptible():
                     item = await stream.__anext__()
                 if isinstance(item, CreateResult):
+                    if self.pricing is not None:
+                        item.usage = item.usage.priced(self.pricing.cost(self.config.model, item.usage))
+                    timer.record(span, item)
+                    self.tracer.end(span)
                     yield item
                     return
+                if timer.first is None:
+                    timer.first = time.time()
                 parts.append(item)
                 yield MessageChunk(name, item)
         except StopAsyncIteration:
+            self.tracer.end(span, "the model stream ended without a result")
             raise ModelCallError("the model stream ended without a result", permanent=False, source=name) from None
         except ModelCallError as exc:
             # A failed run keeps what it produced: the text streamed before the failure.
             exc.source = exc.source or name
+            self.tracer.end(span, exc.message)
             if parts:
-                yield TextMessage(source=name, content="".join(parts), partial=True)
+                span.produced = TextMessage(source=name, content="".join(parts), partial=True)
+                yield span.produced
             raise
         except Cancelled:
+            self.tracer.end(span, "cancelled")
             if parts:
-                yield TextMessage(source=name, content="".join(parts), partial=True)
+                span.produced = TextMessage(source=name, content="".join(parts), partial=True)
+                yield span.produced
             raise
         finally:
+            timer.close()
+            self.tracer.end(span)  # abandoned mid-stream (the run was ended around it)
             await stream.aclose()
 
-    async def _execute(self, request: ToolCallRequestEvent, cancel: CancellationToken) -> ToolCallExecutionEvent:
-        with cancel.interruptible():
-            results = await asyncio.gather(*(self._run_one(c.id, c.name, c.arguments) for c in request.content))
-        return ToolCallExecutionEvent(source=self.name, content=list(results))
+    async def _execute(
+        self, request: ToolCallRequestEvent, cancel: CancellationToken, parent: Span | None
+    ) -> ToolCallExecutionEvent:
+        spans = [self._tool_span(c.id, c.name, parent) for c in request.content]
+        try:
+            with cancel.interruptible():
+                results = await asyncio.gather(*(self._run_one(c.id, c.name, c.arguments) for c in request.content))
+        except Cancelled:
+            for span in spans:
+                self.tracer.end(span, "cancelled")
+            raise
+        event = ToolCallExecutionEvent(source=self.name, content=list(results))
+        for span, result in zip(spans, results, strict=True):
+            span.produced = event
+            self.tracer.end(span, result.content if result.is_error else "")
+        return event
+
+    def _tool_span(self, call_id: str, name: str, parent: Span | None) -> Span:
+        kind = "handoff_call" if name in self._handoffs else "function"
+        return self.tracer.start(
+            "tool",
+            f"execute_tool {name}",
+            parent,
+            **{
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": name,
+                "gen_ai.tool.call.id": call_id,
+                "gen_ai.tool.type": kind,
+                "gen_ai.agent.name": self.name,
+            },
+        )
+
+    def _record_handoff(self, message: HandoffMessage, parent: Span | None) -> None:
+        span = self.tracer.start(
+            "handoff",
+            f"handoff {self.name} -> {message.target}",
+            parent,
+            **{"playground.handoff.source": self.name, "playground.handoff.target": message.target},
+        )
+        span.produced = message
+        self.tracer.end(span)
 
     async def _run_one(self, call_id: str, name: str, arguments: str) -> FunctionExecutionResult:
         handoff = self._handoffs.get(name)

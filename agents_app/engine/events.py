@@ -18,11 +18,24 @@ from agents_app.engine.errors import TranscriptError
 
 @dataclass(slots=True, frozen=True)
 class RequestUsage:
+    """One model call's tokens; `cached_tokens` are the part of `prompt_tokens` the provider had cached,
+    `cost` its price in US dollars (None: unknown). Both are on the wire only when known."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost: float | None = None
 
-    def to_wire(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+        if self.cached_tokens:
+            wire["cached_tokens"] = self.cached_tokens
+        if self.cost is not None:
+            wire["cost"] = self.cost
+        return wire
+
+    def priced(self, cost: float | None) -> RequestUsage:
+        return RequestUsage(self.prompt_tokens, self.completion_tokens, self.cached_tokens, cost)
 
 
 @dataclass(slots=True)
@@ -187,17 +200,27 @@ class InputRequest:
 class AgentUsage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float | None = None  # US dollars of the calls whose price is known; None when none is
 
     def add(self, usage: RequestUsage) -> None:
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
+        if usage.cost is not None:
+            self.cost = (self.cost or 0.0) + usage.cost
 
     @property
     def total(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
-    def to_wire(self) -> dict[str, int]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens, "total": self.total}
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total": self.total,
+        }
+        if self.cost is not None:
+            wire["cost"] = self.cost
+        return wire
 
 
 @dataclass(slots=True)
@@ -226,6 +249,7 @@ class Usage(AgentUsage):
 
 
 SELECTOR_USAGE_KEYS = ("selector_prompt_tokens", "selector_completion_tokens")
+SELECTOR_COST_KEY = "selector_cost"
 
 
 def _selector_usage(message: StoredMessage) -> RequestUsage | None:
@@ -235,9 +259,23 @@ def _selector_usage(message: StoredMessage) -> RequestUsage | None:
     if prompt is None:
         return None
     try:
-        return RequestUsage(int(prompt), int(message.metadata.get(SELECTOR_USAGE_KEYS[1], "0")))
+        cost = message.metadata.get(SELECTOR_COST_KEY)
+        return RequestUsage(
+            int(prompt),
+            int(message.metadata.get(SELECTOR_USAGE_KEYS[1], "0")),
+            cost=float(cost) if cost is not None else None,
+        )
     except ValueError:
         return None
+
+
+def message_cost(message: StoredMessage) -> float:
+    """US dollars the model calls behind a message cost, the speaker selection before it included."""
+    total = 0.0
+    for usage in (message.models_usage, _selector_usage(message)):
+        if usage is not None and usage.cost is not None:
+            total += usage.cost
+    return total
 
 
 Outcome = Literal["complete", "input_required", "cancelled"]
@@ -322,4 +360,10 @@ def _args(value: Any) -> str:
 def _usage_from_wire(value: Any) -> RequestUsage | None:
     if not isinstance(value, dict):
         return None
-    return RequestUsage(int(value.get("prompt_tokens") or 0), int(value.get("completion_tokens") or 0))
+    cost = value.get("cost")
+    return RequestUsage(
+        int(value.get("prompt_tokens") or 0),
+        int(value.get("completion_tokens") or 0),
+        int(value.get("cached_tokens") or 0),
+        float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+    )

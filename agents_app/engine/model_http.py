@@ -29,6 +29,8 @@ import httpx2
 import openai
 from openai._vendor.httpx_aiohttp.transport import AiohttpResponseStream, AiohttpTransport
 
+from agents_app.engine.tracing import count_request_attempt
+
 # A pause shorter than this costs more (timer, two epoll changes) than the batching saves.
 MIN_PAUSE = 0.002
 
@@ -105,6 +107,7 @@ class PacedAiohttpTransport(AiohttpTransport):
         self.pacer = pacer
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        count_request_attempt()  # the model call's span reports the SDK's retries
         response = await super().handle_async_request(request)
         stream = response.stream
         if isinstance(stream, AiohttpResponseStream):

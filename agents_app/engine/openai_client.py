@@ -236,9 +236,13 @@ def _merge_tool_calls(calls: dict[int, list[str]], deltas: list[dict[str, Any]])
 def _usage(usage: Any) -> RequestUsage:
     if usage is None:
         return RequestUsage()
-    if isinstance(usage, dict):
-        return RequestUsage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
-    return RequestUsage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+    if not isinstance(usage, dict):
+        usage = usage.model_dump()
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return RequestUsage(
+        int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), int(cached or 0)
+    )
 
 
 def key_allowed_for(url: str, env: Mapping[str, str]) -> bool:

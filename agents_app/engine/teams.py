@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any
 
 from agents_app.config import AssistantAgentConfig, TeamConfig, UserProxyAgentConfig
@@ -27,28 +28,43 @@ from agents_app.engine.events import (
     StoredMessage,
     TaskResult,
     Usage,
+    message_cost,
     message_from_wire,
 )
 from agents_app.engine.models import ModelClient, model_client
+from agents_app.engine.pricing import Pricing
 from agents_app.engine.speakers import USER, Selection, round_robin_next, selector_next, swarm_next
 from agents_app.engine.terminations import Condition, ExternalFlag, build_condition
 from agents_app.engine.tools import ToolRegistry
 from agents_app.engine.tools import registry as default_registry
+from agents_app.engine.tracing import Span, SpanEvent, Tracer
 
 # Without max_turns a team that never meets its termination would loop forever.
 SAFETY_MAX_TURNS = 100
 
 
 class TeamRunner:
+    """`tracer` collects the run's spans (yielded as SpanStart/SpanEnd events; none when it is disabled,
+    the default); `pricing` puts a cost on each model call (none without it, and `cost` terminations
+    then never fire)."""
+
     def __init__(
-        self, config: TeamConfig, *, env: Mapping[str, str] | None = None, registry: ToolRegistry | None = None
+        self,
+        config: TeamConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        registry: ToolRegistry | None = None,
+        tracer: Tracer | None = None,
+        pricing: Pricing | None = None,
     ) -> None:
         self.config = config
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.external_termination = ExternalFlag()
+        self.tracer = tracer or Tracer(enabled=False)
+        self.pricing = pricing
         tools = registry or default_registry
         self.agents: dict[str, AssistantAgent] = {
-            p.name: AssistantAgent(p, model_client(p.model, self.env), tools)
+            p.name: AssistantAgent(p, model_client(p.model, self.env), tools, tracer=self.tracer, pricing=pricing)
             for p in config.participants
             if isinstance(p, AssistantAgentConfig)
         }
@@ -66,8 +82,9 @@ class TeamRunner:
         cancel: CancellationToken,
         history: Sequence[dict[str, Any]] = (),
         elapsed_before: float = 0.0,
-    ) -> AsyncIterator[Event]:
-        """Yield only new events; a TaskResult is always last unless an exception (ModelCallError) escapes."""
+    ) -> AsyncIterator[Event | SpanEvent]:
+        """Yield only new events; a TaskResult is always last unless an exception (ModelCallError) escapes.
+        After an exception the spans it ended are still in `self.tracer.drain()`."""
         started = time.monotonic()
         messages = [message_from_wire(d) for d in transcript]
         earlier = [message_from_wire(d) for d in history]
@@ -79,14 +96,24 @@ class TeamRunner:
             duration = elapsed_before + time.monotonic() - started
             return TaskResult(outcome, reason, Usage.of(state.messages), duration)
 
-        try:
-            async for event in state.drive(cancel):
-                if isinstance(event, _Stop):
-                    yield result(event.outcome, event.reason)
-                    return
-                yield event
-        except Cancelled as exc:
-            yield result("cancelled", cancel.reason or str(exc))
+        tracer = self.tracer
+        async with aclosing(state.drive(cancel)) as events:
+            try:
+                async for event in events:
+                    if tracer.pending:
+                        for span_event in tracer.drain():
+                            yield span_event
+                    if isinstance(event, _Stop):
+                        await events.aclose()  # ends the spans still open (a turn a `cost` stop cut short)
+                        for span_event in tracer.drain():
+                            yield span_event
+                        yield result(event.outcome, event.reason)
+                        return
+                    yield event
+            except Cancelled as exc:
+                for span_event in tracer.drain():
+                    yield span_event
+                yield result("cancelled", cancel.reason or str(exc))
 
 
 class _Stop:
@@ -108,10 +135,16 @@ class _RunState:
         self.config = runner.config
         self.messages = messages
         self.earlier = earlier
+        self.tracer = runner.tracer
+        # US dollars this run's model calls cost so far (the `cost` termination reads it).
+        self.spent = sum(message_cost(m) for m in messages)
         self.condition: Condition | None = None
         if self.config.termination is not None:
             self.condition = build_condition(
-                self.config.termination, elapsed=elapsed, external=runner.external_termination
+                self.config.termination,
+                elapsed=elapsed,
+                external=runner.external_termination,
+                spent=lambda: self.spent,
             )
         self.turns, self.pending = _split_turns(messages)
         self.max_turns = self.config.max_turns or SAFETY_MAX_TURNS
@@ -122,6 +155,12 @@ class _RunState:
             reason = "External termination requested"
         return reason
 
+    def spend(self, cost: float | None) -> str | None:
+        """After each model call: count its cost; the reason to stop when a `cost` termination fires."""
+        if cost:
+            self.spent += cost
+        return self.condition.after_model_call() if self.condition is not None else None
+
     def turn_limit_reason(self) -> str | None:
         if len(self.turns) < self.max_turns:
             return None
@@ -129,7 +168,7 @@ class _RunState:
             return f"Maximum number of turns {self.max_turns} reached."
         return f"Stopped after {SAFETY_MAX_TURNS} turns: no termination condition fired and max_turns is not set."
 
-    async def drive(self, cancel: CancellationToken) -> AsyncIterator[Event | _Stop]:
+    async def drive(self, cancel: CancellationToken) -> AsyncGenerator[Event | _Stop, None]:
         for delta in [self.messages[:1], *self.turns]:
             reason = self.check(delta)
             if reason is not None:
@@ -148,6 +187,11 @@ class _RunState:
                 return
             fresh = not self.pending
             selection = await self._next_speaker(cancel)
+            if selection.usage is not None:
+                reason = self.spend(selection.usage.cost)
+                if reason is not None:
+                    yield _Stop("complete", reason)
+                    return
             try:
                 agent_config = self.config.agent(selection.speaker)
             except KeyError:
@@ -159,8 +203,11 @@ class _RunState:
                 yield _Stop("input_required", None)
                 return
             delta = list(self.pending)
-            async for event in self._turn(selection, delta, fresh, cancel):
-                yield event
+            async with aclosing(self._turn(selection, delta, fresh, cancel)) as turn:
+                async for event in turn:
+                    yield event
+                    if isinstance(event, _Stop):
+                        return
             self.turns.append(delta)
             self.pending = []
             reason = self.check(delta) or self.turn_limit_reason()
@@ -170,8 +217,30 @@ class _RunState:
 
     async def _turn(
         self, selection: Selection, delta: list[StoredMessage], fresh: bool, cancel: CancellationToken
-    ) -> AsyncIterator[Event]:
-        """Run the speaker's turn; `delta` holds what is already stored of it and collects the rest."""
+    ) -> AsyncGenerator[Event | _Stop, None]:
+        """Run the speaker's turn; `delta` holds what is already stored of it and collects the rest.
+        Ends early with a _Stop when a model call's cost fires a `cost` termination."""
+        span = self.tracer.start(
+            "turn",
+            f"invoke_agent {selection.speaker}",
+            None,
+            **{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": selection.speaker},
+        )
+        span.attributes["playground.turn"] = len(self.turns) + 1
+        if delta:
+            span.attributes["playground.resumed"] = True  # finishing a turn an earlier execution began
+        with self.tracer.active(span):
+            async with aclosing(self._agent_turn(selection, delta, fresh, cancel, span)) as events:
+                async for event in events:
+                    if isinstance(event, StoredMessage) and event.is_chat and not event.partial:
+                        self.tracer.end(span)  # ended before its last message, so it is stored with it
+                    yield event
+                    if isinstance(event, _Stop):
+                        return
+
+    async def _agent_turn(
+        self, selection: Selection, delta: list[StoredMessage], fresh: bool, cancel: CancellationToken, span: Span
+    ) -> AsyncGenerator[Event | _Stop, None]:
         metadata = selection.metadata
         if fresh and self.config.emit_team_events and self.config.kind == "selector":
             selected = SelectSpeakerEvent(source="SelectorGroupChatManager", content=[selection.speaker])
@@ -183,14 +252,20 @@ class _RunState:
         agent = self.runner.agents[selection.speaker]
         started = [m for m in delta if m.source == selection.speaker]
         before = [*self.earlier, *self.messages[: len(self.messages) - len(started)]]
-        async for event in agent.turn(before, started, cancel):
-            if isinstance(event, StoredMessage):
-                if metadata:
-                    event.metadata.update(metadata)
-                    metadata = {}
-                self.messages.append(event)
-                delta.append(event)
-            yield event
+        async with aclosing(agent.turn(before, started, cancel, span)) as events:
+            async for event in events:
+                if isinstance(event, StoredMessage):
+                    if metadata:
+                        event.metadata.update(metadata)
+                        metadata = {}
+                    self.messages.append(event)
+                    delta.append(event)
+                yield event
+                if isinstance(event, StoredMessage) and event.models_usage is not None:
+                    reason = self.spend(event.models_usage.cost)
+                    if reason is not None:
+                        yield _Stop("complete", reason)
+                        return
 
     def _waiting_for_user(self) -> InputRequest | None:
         """Swarm: a handoff to 'user' that no termination ended waits for the user's answer."""
@@ -211,14 +286,21 @@ class _RunState:
         if kind == "swarm":
             return Selection(swarm_next(self.config, [*self.earlier, *self.messages])[0])
         assert self.runner.selector_client is not None
-        return await selector_next(
-            self.config,
-            self.runner.selector_client,
-            self.messages,
-            [*self.earlier, *self.messages],
-            len(self.turns),
-            cancel,
-        )
+        span = self.tracer.start("selector", "select_speaker")
+        with self.tracer.active(span):
+            selection = await selector_next(
+                self.config,
+                self.runner.selector_client,
+                self.messages,
+                [*self.earlier, *self.messages],
+                len(self.turns),
+                cancel,
+                tracer=self.tracer,
+                parent=span,
+                pricing=self.runner.pricing,
+            )
+            span.attributes["playground.selected"] = selection.speaker
+        return selection
 
 
 def _split_turns(messages: list[StoredMessage]) -> tuple[list[list[StoredMessage]], list[StoredMessage]]:

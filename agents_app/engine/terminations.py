@@ -38,6 +38,10 @@ class Condition:
     def check(self, delta: Sequence[StoredMessage]) -> str | None:
         raise NotImplementedError
 
+    def after_model_call(self) -> str | None:
+        """Checked after every model call, mid-turn too; only a condition on money spent answers."""
+        return None
+
 
 class MaxMessage(Condition):
     def __init__(self, c: cfg.MaxMessageTermination) -> None:
@@ -149,6 +153,21 @@ class FunctionCall(Condition):
         return None
 
 
+class CostLimit(Condition):
+    def __init__(self, c: cfg.CostTermination, spent: Callable[[], float]) -> None:
+        super().__init__()
+        self.max_cost, self.spent = c.max_cost, spent
+
+    def check(self, delta: Sequence[StoredMessage]) -> str | None:
+        spent = self.spent()
+        if spent >= self.max_cost:
+            return f"Cost limit of ${self.max_cost:.4f} reached: ${spent:.4f} spent."
+        return None
+
+    def after_model_call(self) -> str | None:
+        return self([])
+
+
 class External(Condition):
     def __init__(self, flag: ExternalFlag) -> None:
         super().__init__()
@@ -171,6 +190,18 @@ class And(Condition):
                     self.reasons.append(reason)
         return ", ".join(self.reasons) if all(c.terminated for c in self.conditions) else None
 
+    def after_model_call(self) -> str | None:
+        if self.terminated:
+            return None
+        for c in self.conditions:
+            reason = c.after_model_call()
+            if reason is not None:
+                self.reasons.append(reason)
+        if self.conditions and all(c.terminated for c in self.conditions):
+            self.terminated = True
+            return ", ".join(self.reasons)
+        return None
+
 
 class Or(Condition):
     def __init__(self, conditions: list[Condition]) -> None:
@@ -181,10 +212,27 @@ class Or(Condition):
         reasons = [r for r in (c(delta) for c in self.conditions) if r is not None]
         return ", ".join(reasons) if reasons else None
 
+    def after_model_call(self) -> str | None:
+        if self.terminated:
+            return None
+        reasons = [r for r in (c.after_model_call() for c in self.conditions) if r is not None]
+        if reasons:
+            self.terminated = True
+            return ", ".join(reasons)
+        return None
 
-def build_condition(c: cfg.TerminationConfig, *, elapsed: Callable[[], float], external: ExternalFlag) -> Condition:
+
+def build_condition(
+    c: cfg.TerminationConfig,
+    *,
+    elapsed: Callable[[], float],
+    external: ExternalFlag,
+    spent: Callable[[], float] = lambda: 0.0,
+) -> Condition:
+    """`elapsed` = seconds the run has run, `spent` = US dollars its model calls cost so far."""
+
     def sub(items: list[cfg.TerminationConfig]) -> list[Condition]:
-        return [build_condition(i, elapsed=elapsed, external=external) for i in items]
+        return [build_condition(i, elapsed=elapsed, external=external, spent=spent) for i in items]
 
     match c:
         case cfg.MaxMessageTermination():
@@ -207,6 +255,8 @@ def build_condition(c: cfg.TerminationConfig, *, elapsed: Callable[[], float], e
             return FunctionCall(c)
         case cfg.ExternalTermination():
             return External(external)
+        case cfg.CostTermination():
+            return CostLimit(c, spent)
         case cfg.AndTermination():
             return And(sub(c.conditions))
         case cfg.OrTermination():

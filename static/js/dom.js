@@ -58,3 +58,11 @@ export function prettyJson(value) {
   }
   return JSON.stringify(value, null, 2);
 }
+
+/** US dollars, as precise as small amounts need. */
+export function formatCost(cost) {
+  if (cost === null || cost === undefined) return "";
+  if (cost === 0) return "$0";
+  if (cost < 0.01) return `$${cost.toPrecision(2)}`;
+  return `$${cost.toFixed(cost < 0.1 ? 3 : 2)}`;
+}

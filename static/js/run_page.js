@@ -5,6 +5,7 @@ import { h } from "./dom.js";
 import { attachLive } from "./live.js";
 import { isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
+import { showMessage, TraceView } from "./traceview.js";
 
 const runId = JSON.parse(document.getElementById("run-id").textContent);
 const inner = document.getElementById("thread-inner");
@@ -34,12 +35,16 @@ async function init() {
       h("a", { href: `/compare/?runs=${runId}`, "aria-label": "Compare this run with others" }, "Compare…"),
     ),
   );
+  const trace = new TraceView(runId, { onMessage: (seq) => showMessage(view.el, seq) });
+  inner.append(trace.el);
+  trace.load();
   if (!isTerminal(run.status)) {
     attachLive(view, indicator);
     const stop = h("button", { type: "button", class: "danger", onclick: () => api("POST", `/runs/${runId}/stop`, { reason: "Stopped by user" }).catch((e) => view.notice(e.message)) }, "Stop");
     view.el.querySelector(".run-head").append(stop);
     view.onStatus = (v) => {
       stop.hidden = isTerminal(v.run.status);
+      trace.load(); // each status change (a wait, a resume, the end) adds spans
     };
     document.addEventListener("keydown", (event) => {
       const inAnswer = document.activeElement && document.activeElement.classList.contains("answer");

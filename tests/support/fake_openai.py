@@ -27,7 +27,8 @@ The behaviour is chosen by the request's ``model`` (or the ``X-Fake-Behavior`` h
 Headers for text replies: ``X-Fake-Tokens`` (count, default 8), ``X-Fake-Rate`` (tokens per second,
 default 0 = unpaced), ``X-Fake-Text`` (explicit text, streamed word by word), ``X-Fake-Timestamps: 1``
 (each token's text is ``"<time.time_ns()> "`` at emission, for latency benchmarks),
-``X-Fake-Status: N`` forces an error status for any model.
+``X-Fake-Status: N`` forces an error status for any model, ``X-Fake-Cached-Tokens: N`` reports N of the
+prompt tokens as cached (``usage.prompt_tokens_details.cached_tokens``).
 A usage chunk (``choices: []``) is sent when ``stream_options.include_usage`` is true.
 
 Every request is recorded in ``server.requests`` (`RecordedRequest`): its JSON body, headers, and
@@ -254,9 +255,10 @@ class _Reply:
         timestamps: bool,
         tool_calls: list[dict[str, Any]],
         prompt_tokens: int,
+        cached_tokens: int = 0,
     ) -> None:
         self.model, self.tokens, self.rate, self.timestamps = model, tokens, rate, timestamps
-        self.tool_calls, self.prompt_tokens = tool_calls, prompt_tokens
+        self.tool_calls, self.prompt_tokens, self.cached_tokens = tool_calls, prompt_tokens, cached_tokens
 
     @classmethod
     def plan(cls, behaviour: str, body: dict[str, Any], headers: dict[str, str]) -> _Reply:
@@ -283,18 +285,22 @@ class _Reply:
             headers.get("x-fake-timestamps") == "1",
             tool_calls,
             prompt_tokens,
+            int(headers.get("x-fake-cached-tokens", "0")),
         )
 
     def completion_tokens(self) -> int:
         return len(self.tokens) + sum(len(json.dumps(c["arguments"]).split()) for c in self.tool_calls)
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> dict[str, Any]:
         completion = self.completion_tokens()
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,
             "total_tokens": self.prompt_tokens + completion,
         }
+        if self.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": self.cached_tokens}
+        return usage
 
     def completion(self) -> dict[str, Any]:
         message: dict[str, Any] = {
