@@ -15,7 +15,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import field_validator
 
+from agents_app.text import refuse_nul
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
@@ -53,6 +55,12 @@ class ForkIn(InputSchema):
     team_config: dict[str, Any] | None = Field(None, description="or this config (ours or AutoGen's)")
     model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
     edit: EditIn | None = Field(None, description="replace the text of one kept message")
+
+    @field_validator("edit", mode="before")
+    @classmethod
+    def _storable_edit(cls, value: Any) -> Any:
+        # Before EditIn parses it, so a NUL is named at `edit` like in any other object field.
+        return refuse_nul(value)
 
 
 class RunCreatedOut(RunOut):
