@@ -56,7 +56,8 @@ def test_a_fork_at_any_point_keeps_the_parents_prefix_seq_by_seq_then_continues(
         response = fork(client, parent_id, after_seq=after)
         assert response.status_code == 201, response.content
         created = response.json()
-        assert created["status"] == "queued" and created["ws_url"] == f"/runs/{created['id']}"
+        # Started at once: queued, or already further along by the time the answer is read back.
+        assert created["status"] != "created" and created["ws_url"] == f"/runs/{created['id']}"
         run = wait_for(created["id"], DONE)
         assert run.status == "complete", run.error
         child = transcript(run.id)
