@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from agents_app.config import TeamConfigError
 from playground.admin_mixins import OwnedAdmin
 from runs import services
 from runs.export import run_document, run_markdown
@@ -62,6 +63,22 @@ def request_stop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
         modeladmin.message_user(request, f"{refused} run(s) had already finished.", messages.WARNING)
 
 
+@admin.action(description="Retry the selected failed or stopped runs (a fork from the last complete message)")
+def retry(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+    forks, refused = [], 0
+    for run in queryset.order_by("id"):
+        try:
+            forks.append(services.run_retry(run=run))
+        except (services.RunStateError, services.TooManyActiveRuns, TeamConfigError):
+            refused += 1
+    if forks:
+        ids = ", ".join(f"#{fork.id}" for fork in forks)
+        modeladmin.message_user(request, f"Retrying {len(forks)} run(s) as {ids}.", messages.SUCCESS)
+    if refused:
+        message = f"{refused} run(s) were not retried: only failed or stopped runs with a stored message are."
+        modeladmin.message_user(request, message, messages.WARNING)
+
+
 def _documents(queryset: QuerySet[Run]) -> list[dict[str, Any]]:
     runs = queryset.select_related("team").prefetch_related(Prefetch("messages", Message.objects.order_by("seq")))
     return [run_document(run, list(run.messages.all())) for run in runs.order_by("id")]
@@ -94,7 +111,7 @@ class RunAdmin(OwnedAdmin):
     list_filter = ("status", "owner", "created_at")
     search_fields = ("task", "stop_reason", "error", "owner__username", "team__name")
     date_hierarchy = "created_at"
-    actions = [request_stop, export_json, export_markdown]
+    actions = [request_stop, retry, export_json, export_markdown]
     inlines = [MessageInline]
     readonly_fields = ["trace_summary", *(f.name for f in Run._meta.fields)]
 

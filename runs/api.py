@@ -15,17 +15,20 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import field_validator
 
-from agents_app.autogen import parse_team_config
-from agents_app.selectors import team_versions
+from agents_app.text import refuse_nul
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
-from runs import selectors, services
+from runs import selectors, services, snapshots
 from runs.models import Message, Run
 from runs.sessions_api import MessageOut, RunOut, usable_team
 
 router = Router(tags=["runs"])
+MODEL_OVERRIDE_HELP = (
+    'run on another model: {"model", "base_url"?} for every agent, or {"<agent name>": {"model", "base_url"?}}'
+)
 
 
 class RunCreateIn(InputSchema):
@@ -34,10 +37,30 @@ class RunCreateIn(InputSchema):
     team_version: int | None = Field(
         None, ge=1, description="run this version of the team (team_id's or the session's); default its current one"
     )
+    model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
     session_id: int | None = Field(None, description="the chat session the run belongs to")
     task: str | None = Field(
         None, min_length=1, max_length=100_000, description="start at once; without it the run waits for `start`"
     )
+
+
+class EditIn(InputSchema):
+    seq: int = Field(ge=1, description="the kept message to replace (1 is the task)")
+    content: str = Field(max_length=100_000)
+
+
+class ForkIn(InputSchema):
+    after_seq: int = Field(ge=1, le=2**31 - 1, description="keep the parent's messages 1 to after_seq")
+    team_version: int | None = Field(None, ge=1, description="run this version of the parent's team instead")
+    team_config: dict[str, Any] | None = Field(None, description="or this config (ours or AutoGen's)")
+    model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
+    edit: EditIn | None = Field(None, description="replace the text of one kept message")
+
+    @field_validator("edit", mode="before")
+    @classmethod
+    def _storable_edit(cls, value: Any) -> Any:
+        # Before EditIn parses it, so a NUL is named at `edit` like in any other object field.
+        return refuse_nul(value)
 
 
 class RunCreatedOut(RunOut):
@@ -47,6 +70,8 @@ class RunCreatedOut(RunOut):
 class StartIn(InputSchema):
     task: str = Field(min_length=1, max_length=100_000)
     team_config: dict[str, Any] | None = None
+    team_version: int | None = Field(None, ge=1)
+    model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
 
 
 class StopIn(InputSchema):
@@ -63,32 +88,25 @@ class StatusOut(Schema):
     status: str
 
 
-def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[dict[str, Any], Any, int | None]:
-    """The run's snapshot, its team and the team version it was taken from."""
+def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[snapshots.Snapshot, Any]:
+    """The run's snapshot and its team."""
     if payload.team_config is not None and payload.team_id is not None:
         raise ApiError(400, "Give team_id or team_config, not both.", [{"path": "team_config", "message": "remove"}])
-    if payload.team_config is not None:
-        if payload.team_version is not None:
-            raise ApiError(400, "A team_version needs a team.", [{"path": "team_version", "message": "remove"}])
-        config, _ = parse_team_config(payload.team_config)
-        return config.model_dump(mode="json"), None, None
-    team_id = payload.team_id if payload.team_id is not None else (session.team_id if session else None)
-    if team_id is None:
-        raise ApiError(400, "Which team should run?", [{"path": "team_id", "message": "give team_id or team_config"}])
-    team = usable_team(user, team_id)
-    assert team is not None
-    if payload.team_version is None:
-        return team.config, team, team.version or None
-    version = team_versions(team=team).filter(number=payload.team_version).first()
-    if version is None:
-        problem = f"team {team.id} has no version {payload.team_version}"
-        raise ApiError(400, "Unknown team version.", [{"path": "team_version", "message": problem}])
-    return version.config, team, version.number
+    team = None
+    if payload.team_config is None:
+        team_id = payload.team_id if payload.team_id is not None else (session.team_id if session else None)
+        if team_id is None:
+            problem = "give team_id or team_config"
+            raise ApiError(400, "Which team should run?", [{"path": "team_id", "message": problem}])
+        team = usable_team(user, team_id)
+    choice = payload.model_dump(include={"team_config", "team_version", "model_override"})
+    current = snapshots.of_team(team) if team is not None else snapshots.Snapshot({})
+    return snapshots.choose(current=current, team=team, **choice), team
 
 
-def _started(run_id: int, task: str, team_config: dict[str, Any] | None = None) -> None:
+def _started(run_id: int, task: str, **choice: Any) -> None:
     try:
-        services.run_start(run_id=run_id, task=task, team_config=team_config)
+        services.run_start(run_id=run_id, task=task, **choice)
     except services.TooManyActiveRuns as exc:
         raise ApiError(429, str(exc)) from None
 
@@ -98,10 +116,15 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
     session = None
     if payload.session_id is not None:
         session = selectors.session_get_writable(user=request.user, session_id=payload.session_id)
-    config, team, version = _resolve_config(request.user, payload, session)
+    snapshot, team = _resolve_config(request.user, payload, session)
     with transaction.atomic():
         run = services.run_create(
-            owner=request.user, team=team, team_config=config, team_version=version, session=session
+            owner=request.user,
+            team=team,
+            team_config=snapshot.config,
+            team_version=snapshot.team_version,
+            model_override=snapshot.model_override,
+            session=session,
         )
         if payload.task:
             _started(run.id, payload.task)
@@ -135,9 +158,33 @@ def run_messages(
 @router.post("/{run_id}/start", response=StatusOut)
 def run_start(request: HttpRequest, run_id: int, payload: StartIn) -> Run:
     run = selectors.run_get_writable(user=request.user, run_id=run_id)
-    _started(run.id, payload.task, payload.team_config)
+    _started(run.id, payload.task, **payload.model_dump(include={"team_config", "team_version", "model_override"}))
     run.refresh_from_db()
     return run
+
+
+@router.post("/{run_id}/fork", response={201: RunCreatedOut})
+def run_fork(request: HttpRequest, run_id: int, payload: ForkIn) -> Status:
+    """A new run in the same session starting from a copy of this run's messages 1 to `after_seq`
+    (one replaced when `edit` is given), on the same config unless told otherwise; started at once."""
+    parent = selectors.run_get_writable(user=request.user, run_id=run_id)
+    try:
+        run = services.run_fork(
+            parent=parent,
+            after_seq=payload.after_seq,
+            team_config=payload.team_config,
+            team_version=payload.team_version,
+            model_override=payload.model_override,
+            edit_seq=payload.edit.seq if payload.edit else None,
+            edit_content=payload.edit.content if payload.edit else None,
+        )
+    except services.ForkError as exc:
+        raise ApiError(400, str(exc), [{"path": exc.path, "message": str(exc)}]) from None
+    except services.TooManyActiveRuns as exc:
+        raise ApiError(429, str(exc)) from None
+    run.refresh_from_db()
+    run.ws_url = f"/runs/{run.id}"  # type: ignore[attr-defined]
+    return Status(201, run)
 
 
 @router.post("/{run_id}/stop", response=StatusOut)

@@ -10,6 +10,7 @@ from typing import Any
 
 from agents_app.diff import config_diff
 from agents_app.team_io import redact, scrub_secrets
+from runs.export import fork_point
 from runs.models import Message, Run
 from runs.sessions_api import MessageOut, RunOut
 
@@ -44,6 +45,8 @@ def _item(run: Run, messages: list[Message]) -> dict[str, Any]:
             "total": int(usage.get("total") or 0),
         },
         "cost": cost if isinstance(cost, (int, float)) else None,
+        "model_override": run.model_override,
+        "fork": fork_point(run),
         "team_config": redact(run.team_config),
         "messages": [MessageOut.from_orm(m).model_dump(mode="json") for m in messages],
     }

@@ -28,10 +28,18 @@ def run_document(run: Run, messages: list[Message]) -> dict[str, Any]:
         "exported_at": timezone.now().isoformat(),
         "run": {**RunOut.from_orm(run).model_dump(mode="json"), "duration": run.duration},
         "team": {"id": run.team_id, "name": team_name, "version": run.team_version},
+        "model_override": run.model_override,
+        "fork": fork_point(run),
         "team_config": redact(run.team_config),
         "messages": [MessageOut.from_orm(m).model_dump(mode="json") for m in messages],
     }
     return scrub_secrets(doc)  # type: ignore[no-any-return]
+
+
+def fork_point(run: Run) -> dict[str, Any] | None:
+    if run.parent_id is None and run.fork_after_seq is None:
+        return None
+    return {"parent_id": run.parent_id, "after_seq": run.fork_after_seq, "edited_seq": run.fork_edited_seq}
 
 
 def run_markdown(doc: dict[str, Any]) -> str:
@@ -44,7 +52,14 @@ def run_markdown(doc: dict[str, Any]) -> str:
     if run["error"]:
         facts.append(("Error", run["error"]))
     version = f" (version {team['version']})" if team["version"] else ""
-    facts += [("Team", f"{team['name'] or 'inline config'}{version}"), ("Created", run["created_at"])]
+    facts.append(("Team", f"{team['name'] or 'inline config'}{version}"))
+    if doc["model_override"]:
+        facts.append(("Model override", json.dumps(doc["model_override"])))
+    if doc["fork"]:
+        fork = doc["fork"]
+        edited = f" (message {fork['edited_seq']} edited)" if fork["edited_seq"] else ""
+        facts.append(("Forked from", f"run {fork['parent_id']} after message {fork['after_seq']}{edited}"))
+    facts.append(("Created", run["created_at"]))
     if run.get("duration") is not None:
         facts.append(("Duration", f"{run['duration']:.1f} s"))
     usage = run.get("usage") or {}

@@ -71,6 +71,13 @@ class Run(models.Model):
     team_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The team version the snapshot was taken from (null: a config sent inline)."
     )
+    model_override = models.JSONField(
+        null=True, blank=True, help_text="The model override applied to the snapshot when the run was started."
+    )
+    # A fork starts from a copy of its parent's messages 1..fork_after_seq (fork_edited_seq: one replaced).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks")
+    fork_after_seq = models.PositiveIntegerField(null=True, blank=True)
+    fork_edited_seq = models.PositiveIntegerField(null=True, blank=True)
     task = models.TextField(blank=True, default="")
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.CREATED, db_index=True)
     stop_reason = models.TextField(blank=True, default="")

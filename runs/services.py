@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
+from runs import snapshots
 from runs.announce import announce_message_after_commit, announce_stop_after_commit
 from runs.models import (
     ACTIVE_STATUSES,
@@ -124,9 +125,17 @@ def run_create(
     session: Session | None = None,
     task: str = "",
     team_version: int | None = None,
+    model_override: dict[str, Any] | None = None,
 ) -> Run:
+    """A `created` run; `team_config` is its snapshot (runs.snapshots chooses it)."""
     return Run.objects.create(
-        owner=owner, team=team, team_config=team_config, team_version=team_version, session=session, task=task
+        owner=owner,
+        team=team,
+        team_config=team_config,
+        team_version=team_version,
+        model_override=model_override,
+        session=session,
+        task=task,
     )
 
 
@@ -176,21 +185,26 @@ def _count_owners_active_runs(run_id: int) -> int:
         return int(cursor.fetchone()[0])
 
 
-def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = None) -> None:
-    """Start a created run with its task, optionally replacing its team config first (ours or AutoGen's).
+def run_start(
+    *,
+    run_id: int,
+    task: str,
+    team_config: dict[str, Any] | None = None,
+    team_version: int | None = None,
+    model_override: dict[str, Any] | None = None,
+) -> None:
+    """Start a created run with its task, first replacing its snapshot when asked: a config sent inline
+    (ours or AutoGen's) or a version of its team, and/or a model override on top (runs.snapshots).
 
-    Raises TeamConfigError for a bad config, TooManyActiveRuns past the per-user
+    Raises TeamConfigError for a bad config or choice, TooManyActiveRuns past the per-user
     cap, and RunStateError when the run was already started.
     """
-    from agents_app.autogen import parse_team_config
-
     # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
     # `created` (two starts racing: one wins), and the reads are only for the error message.
     with transaction.atomic():
         check_active_limit(run_id)
-        if team_config is not None:
-            config, _ = parse_team_config(team_config)
-            run_set_team_config(run_id=run_id, team_config=config.model_dump(mode="json"))
+        if team_config is not None or team_version is not None or model_override is not None:
+            _choose_snapshot(run_id, team_config=team_config, team_version=team_version, model_override=model_override)
         if not run_enqueue(run_id=run_id, task=task):
             status = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
             if status is None:
@@ -198,19 +212,115 @@ def run_start(*, run_id: int, task: str, team_config: dict[str, Any] | None = No
             raise RunStateError(f"run {run_id} was already started (it is {status})")
 
 
-def run_set_team_config(*, run_id: int, team_config: dict[str, Any]) -> bool:
-    """Replace the snapshot of a run that has not started yet (a `start` frame carrying a config).
-
-    The snapshot then no longer comes from a team version, so the run records none.
-    """
-    created = Run.objects.filter(id=run_id, status=RunStatus.CREATED)
-    return bool(created.update(team_config=team_config, team_version=None))
+def _choose_snapshot(run_id: int, **choice: Any) -> None:
+    """Replace the snapshot of a run that has not started yet (a `start` carrying a config or a version)."""
+    run = Run.objects.select_related("team").get(id=run_id)
+    current = snapshots.Snapshot(run.team_config, run.team_version, run.model_override)
+    chosen = snapshots.choose(current=current, team=run.team, **choice)
+    Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(
+        team_config=chosen.config, team_version=chosen.team_version, model_override=chosen.model_override
+    )
 
 
 def _dispatch_on_commit(run_id: int) -> None:
     from runs import dispatch  # the one import cycle by design: the executor calls these services
 
     transaction.on_commit(lambda: dispatch.dispatch(run_id))
+
+
+# ------------------------------------------------------------------ forks
+
+
+class ForkError(ValueError):
+    """A fork the parent cannot give: `path` names the request field at fault."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def run_fork(
+    *,
+    parent: Run,
+    after_seq: int,
+    team_config: dict[str, Any] | None = None,
+    team_version: int | None = None,
+    model_override: dict[str, Any] | None = None,
+    edit_seq: int | None = None,
+    edit_content: str | None = None,
+) -> Run:
+    """A new run whose transcript is a copy of the parent's messages 1..after_seq (one of them
+    replaced by `edit_content` when `edit_seq` is given), queued at once: the executor resumes
+    it from that transcript exactly as it resumes any run.
+
+    The snapshot is the parent's unless a team version, an inline config or a model override is
+    given (runs.snapshots). Raises ForkError, TeamConfigError and TooManyActiveRuns.
+    """
+    if not 1 <= after_seq <= parent.last_seq:
+        raise ForkError("after_seq", f"run {parent.id} has messages 1 to {parent.last_seq}")
+    with transaction.atomic():
+        prefix = list(Message.objects.filter(run_id=parent.id, seq__lte=after_seq).order_by("seq"))
+        if edit_seq is not None:
+            _edit(prefix, after_seq, edit_seq, edit_content or "")
+        current = snapshots.Snapshot(parent.team_config, parent.team_version, parent.model_override)
+        chosen = snapshots.choose(
+            current=current,
+            team=parent.team,
+            team_config=team_config,
+            team_version=team_version,
+            model_override=model_override,
+        )
+        run = Run.objects.create(
+            owner_id=parent.owner_id,
+            session_id=parent.session_id,
+            team_id=parent.team_id,
+            team_config=chosen.config,
+            team_version=chosen.team_version,
+            model_override=chosen.model_override,
+            task=str(prefix[0].content) if prefix and isinstance(prefix[0].content, str) else parent.task,
+            parent=parent,
+            fork_after_seq=after_seq,
+            fork_edited_seq=edit_seq,
+            last_seq=after_seq,
+        )
+        Message.objects.bulk_create(_copy(message, run.id) for message in prefix)
+        check_active_limit(run.id)
+        transition(run_id=run.id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], queued_at=timezone.now())
+        _dispatch_on_commit(run.id)
+    return run
+
+
+def _edit(prefix: list[Message], after_seq: int, seq: int, content: str) -> None:
+    if not 1 <= seq <= after_seq:
+        raise ForkError("edit.seq", f"the edited message must be one the fork keeps (1 to {after_seq})")
+    message = prefix[seq - 1]
+    if not isinstance(message.content, str):
+        raise ForkError("edit.seq", f"message {seq} is a {message.type}, not text; only text can be edited")
+    message.content = content
+    message.partial = False
+
+
+def _copy(message: Message, run_id: int) -> Message:
+    return Message(
+        run_id=run_id,
+        seq=message.seq,
+        source=message.source,
+        type=message.type,
+        content=message.content,
+        models_usage=message.models_usage,
+        metadata=message.metadata,
+        partial=message.partial,
+    )
+
+
+def run_retry(*, run: Run) -> Run:
+    """Fork a failed or stopped run from its last complete message (a partial one is produced again)."""
+    if run.status not in (RunStatus.ERROR, RunStatus.STOPPED):
+        raise RunStateError(f"run {run.id} is {run.status}; only a failed or stopped run is retried")
+    last = Message.objects.filter(run_id=run.id, partial=False).order_by("-seq").values_list("seq", flat=True).first()
+    if last is None:
+        raise RunStateError(f"run {run.id} has no complete message to start again from")
+    return run_fork(parent=run, after_seq=last)
 
 
 # ------------------------------------------------------------------ execution
