@@ -1,9 +1,9 @@
 """RunConsumer: the run's WebSocket (AutoGen Studio protocol plus `run_id`, `seq`, auth and resume).
 
 Thin by design: authenticate, parse a frame with a pydantic model, call one
-service, forward group events. A client never sees a stored message twice or
-misses one: replay and live frames are deduplicated by `seq`, and a gap in the
-live stream is filled from the database.
+service, forward what the watcher's stream filter (runs.watch) lets through. A
+client never sees a stored message twice or misses one: replay and live frames
+are deduplicated by `seq`, and a gap in the live stream is filled from the database.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from runs.frames import (
     parse_frame,
 )
 from runs.models import DRIVEN_STATUSES
+from runs.watch import Gap, WatchFilter
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +49,12 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     run_id: int
     user: Any
     joined = False
-    last_seq = 0
-    final_sent = False
-    sent_request_id = ""
+    watch: WatchFilter
     auth_timer: asyncio.Task[None] | None = None
-    actions: set[asyncio.Task[None]]
-    # Joining mid-message: live frames wait in `held` until the worker's snapshot of the text
-    # streamed so far arrives (or SNAPSHOT_TIMEOUT passes); chunk offsets then trim the overlap.
-    held: list[dict[str, Any]] | None = None
+    # Joining mid-message: live frames are held until the worker's snapshot of the text streamed
+    # so far arrives, or SNAPSHOT_TIMEOUT passes.
     snapshot_timer: asyncio.Task[None] | None = None
-    chunk_seq = 0
-    chunk_pos = 0
+    actions: set[asyncio.Task[None]]
 
     async def connect(self) -> None:
         self.actions = set()
@@ -66,9 +62,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:
-            self.last_seq = max(0, int(query.get("after_seq", ["0"])[0]))
+            after_seq = max(0, int(query.get("after_seq", ["0"])[0]))
         except ValueError:
-            self.last_seq = 0
+            after_seq = 0
+        run_id = self.run_id
+        self.watch = WatchFilter(
+            lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset), after_seq
+        )
         self.user = self.scope.get("user")
         if self.user is not None and self.user.is_authenticated:
             await self._join()
@@ -89,7 +89,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _auth_deadline(self) -> None:
         await asyncio.sleep(AUTH_FRAME_TIMEOUT)
-        await self._refuse_unauthenticated("authentication required: send credentials within 10 s")
+        await self._refuse_unauthenticated(f"authentication required: send credentials within {AUTH_FRAME_TIMEOUT:g} s")
 
     async def _refuse_unauthenticated(self, message: str) -> None:
         await self.send_json(events.error_frame(message))
@@ -121,16 +121,14 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(events.run_group(self.run_id), self.channel_name)
         self.joined = True
         await self.send_json(events.system_frame(run))
-        await self._replay(self.last_seq)
+        await self._replay(self.watch.last_seq)
 
     async def _replay(self, after_seq: int) -> None:
         result = await db_call(replay.replay_after)(self.run_id, after_seq)
-        self.last_seq = after_seq
-        self.chunk_seq = self.chunk_pos = 0
+        self.watch.replaying(after_seq)
         for frame in result.frames:
-            await self._send_frame(frame)
-        if result.run.status in DRIVEN_STATUSES and self.held is None:
-            self.held = []
+            await self._forward(frame)
+        if result.run.status in DRIVEN_STATUSES and self.watch.hold():
             await events.request_snapshot(self.run_id, self.channel_name)
             self.snapshot_timer = asyncio.create_task(self._snapshot_deadline())
 
@@ -140,7 +138,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._release_held(None)
 
     async def run_snapshot(self, event: dict[str, Any]) -> None:
-        if self.held is None:
+        if not self.watch.holding:
             return  # an answer after the timeout: the held frames went out already
         if self.snapshot_timer is not None:
             self.snapshot_timer.cancel()
@@ -149,11 +147,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._release_held(frame if isinstance(frame, dict) else None)
 
     async def _release_held(self, snapshot: dict[str, Any] | None) -> None:
-        held, self.held = self.held or [], None
-        if snapshot is not None:
-            await self._send_frame(snapshot)
-        for frame in held:
-            await self._send_frame(frame, live=True)
+        for out in self.watch.release(snapshot):
+            await self._send_out(out)
 
     # ------------------------------------------------------------ client frames
 
@@ -188,21 +183,20 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         task.add_done_callback(self.actions.discard)
 
     async def _handle(self, frame: Any) -> None:
-        call = db_call
         try:
             if isinstance(frame, PingFrame):
                 await self.send_json(events.pong_frame())
             elif isinstance(frame, StartFrame):
                 await admit_start_request()  # frames of running runs first (runs.admission)
-                await call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
+                await db_call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
             elif isinstance(frame, StopFrame):
-                await call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "Stopped by user")
+                await db_call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "Stopped by user")
             elif isinstance(frame, InputResponseFrame):
-                await call(services.run_submit_input)(
+                await db_call(services.run_submit_input)(
                     run_id=self.run_id, response=frame.response, request_id=frame.request_id
                 )
             elif isinstance(frame, ResumeFrame):
-                self.final_sent, self.sent_request_id = False, ""
+                self.watch.resume(frame.after_seq)
                 await self._replay(frame.after_seq)
             elif isinstance(frame, AuthFrame):
                 await self.send_json(events.error_frame("already authenticated"))
@@ -222,58 +216,24 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         # connect, start and disconnect events queued behind it too. This consumer reaches
         # the database only through db_call, which closes old connections itself.
         if message["type"] == events.FRAME_EVENT:
-            await self.run_frame(message)
+            out = self.watch.admit(message["frame"], live=True)
+            if out is not None:
+                await self._send_out(out)
             return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    async def run_frame(self, event: dict[str, Any]) -> None:
-        await self._send_frame(event["frame"], live=True)
+    async def _forward(self, frame: dict[str, Any]) -> None:
+        out = self.watch.admit(frame)
+        if out is not None:
+            await self._send_out(out)
 
-    async def _send_frame(self, frame: dict[str, Any], live: bool = False) -> None:
-        if live and self.held is not None:
-            self.held.append(frame)
-            return
-        kind = frame["type"]
-        if kind == "message":
-            seq = frame["seq"]
-            if seq <= self.last_seq:
-                return
-            if live and seq > self.last_seq + 1:
-                await self._fill_gap(seq - 1)
-            self.last_seq = seq
-        elif kind == "message_chunk":
-            seq = frame["seq"]
-            if seq <= self.last_seq:
-                return  # its message is already here
-            offset = frame.get("offset")
-            if isinstance(offset, int):
-                if seq != self.chunk_seq:
-                    self.chunk_seq, self.chunk_pos = seq, 0
-                content = frame["data"]["content"]
-                end = offset + len(content)
-                if end <= self.chunk_pos:
-                    return  # a snapshot already carried this text
-                if offset < self.chunk_pos:
-                    cut = self.chunk_pos - offset
-                    frame = {**frame, "offset": self.chunk_pos, "data": {**frame["data"], "content": content[cut:]}}
-                self.chunk_pos = end
-        elif kind == "input_request":
-            if frame["request_id"] == self.sent_request_id:
-                return
-            self.sent_request_id = frame["request_id"]
-        elif kind in ("result", "completion"):
-            if self.final_sent:
-                return
-            if live and frame["seq"] > self.last_seq:
-                await self._fill_gap(frame["seq"])
-            self.final_sent = True
-        await self.send_json(frame)
-
-    async def _fill_gap(self, upto_seq: int) -> None:
-        result = await db_call(replay.replay_after)(self.run_id, self.last_seq, upto_seq)
-        for frame in result.frames:
-            await self.send_json(frame)
-        self.last_seq = max(self.last_seq, result.last_seq)
+    async def _send_out(self, out: dict[str, Any] | Gap) -> None:
+        if isinstance(out, Gap):
+            filled = await db_call(replay.replay_after)(self.run_id, out.after_seq, out.upto_seq)
+            for frame in filled.frames:
+                await self.send_json(frame)
+            out = out.frame
+        await self.send_json(out)
