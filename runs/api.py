@@ -22,6 +22,7 @@ from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
 from runs import selectors, services, snapshots
+from runs.frames import DEFAULT_STOP_REASON, Answer, StopReason, Task
 from runs.models import Message, Run
 from runs.sessions_api import MessageOut, RunOut, usable_team
 
@@ -39,14 +40,12 @@ class RunCreateIn(InputSchema):
     )
     model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
     session_id: int | None = Field(None, description="the chat session the run belongs to")
-    task: str | None = Field(
-        None, min_length=1, max_length=100_000, description="start at once; without it the run waits for `start`"
-    )
+    task: Task | None = Field(None, description="start at once; without it the run waits for `start`")
 
 
 class EditIn(InputSchema):
     seq: int = Field(ge=1, description="the kept message to replace (1 is the task)")
-    content: str = Field(max_length=100_000)
+    content: Answer
 
 
 class ForkIn(InputSchema):
@@ -68,18 +67,18 @@ class RunCreatedOut(RunOut):
 
 
 class StartIn(InputSchema):
-    task: str = Field(min_length=1, max_length=100_000)
+    task: Task
     team_config: dict[str, Any] | None = None
     team_version: int | None = Field(None, ge=1)
     model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
 
 
 class StopIn(InputSchema):
-    reason: str = Field("Stopped by user", max_length=2_000)
+    reason: StopReason = DEFAULT_STOP_REASON
 
 
 class InputIn(InputSchema):
-    response: str = Field(max_length=100_000)
+    response: Answer
     request_id: str | None = None
 
 

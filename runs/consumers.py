@@ -24,6 +24,9 @@ from runs import events, replay, services
 from runs.admission import admit_start_request
 from runs.db import db_call
 from runs.frames import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHENTICATED,
     AuthFrame,
     FrameError,
     InputResponseFrame,
@@ -38,9 +41,6 @@ from runs.watch import Gap, WatchFilter
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_FORBIDDEN = 4003
-CLOSE_NOT_FOUND = 4004
 AUTH_FRAME_TIMEOUT = 10.0
 SNAPSHOT_TIMEOUT = 1.0  # how long live frames wait for the worker's snapshot of a message in progress
 
@@ -190,7 +190,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await admit_start_request()  # frames of running runs first (runs.admission)
                 await db_call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
             elif isinstance(frame, StopFrame):
-                await db_call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "Stopped by user")
+                await db_call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "")
             elif isinstance(frame, InputResponseFrame):
                 await db_call(services.run_submit_input)(
                     run_id=self.run_id, response=frame.response, request_id=frame.request_id

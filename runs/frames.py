@@ -1,4 +1,10 @@
-"""Client -> server frames, parsed with pydantic so a wrong field type is a clear error, not a crash."""
+"""The run protocol's client side: the frames a client sends, their limits, the close codes, the default stop reason.
+
+Frames are parsed with pydantic, so a wrong field type is a clear error, not a crash, and every
+client written in Python (the terminal client, the benchmark) builds its frames from the same
+classes (`StartFrame(task=...).wire()`). No Django here. The browser's copy of these constants is
+static/js/protocol.js (tests/runs/test_frames.py checks the two agree).
+"""
 
 from __future__ import annotations
 
@@ -6,47 +12,71 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+TASK_MAX_CHARS = 100_000  # a task or an answer
+REASON_MAX_CHARS = 2_000  # a stop reason
+DEFAULT_STOP_REASON = "Stopped by user"
+
+# Close codes (the 4000-4999 range is the application's): sent after an `error` frame saying why.
+CLOSE_UNAUTHENTICATED = 4001
+CLOSE_FORBIDDEN = 4003
+CLOSE_NOT_FOUND = 4004
+CLOSE_REASONS = {
+    CLOSE_UNAUTHENTICATED: "not authenticated",
+    CLOSE_FORBIDDEN: "not allowed",
+    CLOSE_NOT_FOUND: "no such run",
+}
+
+Task = Annotated[str, Field(min_length=1, max_length=TASK_MAX_CHARS)]
+Answer = Annotated[str, Field(max_length=TASK_MAX_CHARS)]
+StopReason = Annotated[str, Field(max_length=REASON_MAX_CHARS)]
+
 
 class _Frame(BaseModel):
     # AutoGen clients send extra keys (e.g. `files`, timestamps); ignore what we do not use.
     model_config = ConfigDict(extra="ignore")
+    type: str
+
+    def wire(self) -> dict[str, Any]:
+        """The frame as a client sends it: its type, then the fields not left at their default."""
+        return {"type": self.type, **self.model_dump(mode="json", exclude_defaults=True, exclude={"type"})}
 
 
-class FileIn(_Frame):
+class FileIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
     name: str
     type: str = ""
     content: str = ""
 
 
 class StartFrame(_Frame):
-    type: Literal["start"]
-    task: str = Field(min_length=1, max_length=100_000)
+    type: Literal["start"] = "start"
+    task: Task
     team_config: dict[str, Any] | None = None
     files: list[FileIn] = Field(default_factory=list)
 
 
 class StopFrame(_Frame):
-    type: Literal["stop"]
-    reason: str | None = Field(default=None, max_length=2_000)
+    type: Literal["stop"] = "stop"
+    reason: StopReason | None = None  # none: DEFAULT_STOP_REASON
 
 
 class PingFrame(_Frame):
-    type: Literal["ping"]
+    type: Literal["ping"] = "ping"
 
 
 class InputResponseFrame(_Frame):
-    type: Literal["input_response"]
-    response: str = Field(max_length=100_000)
+    type: Literal["input_response"] = "input_response"
+    response: Answer
     request_id: str | None = None
 
 
 class AuthFrame(_Frame):
-    type: Literal["auth"]
+    type: Literal["auth"] = "auth"
     token: str
 
 
 class ResumeFrame(_Frame):
-    type: Literal["resume"]
+    type: Literal["resume"] = "resume"
     after_seq: int = Field(default=0, ge=0)
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from runs import snapshots
 from runs.announce import announce_message_after_commit, announce_stop_after_commit
+from runs.frames import DEFAULT_STOP_REASON
 from runs.models import (
     ACTIVE_STATUSES,
     DRIVEN_STATUSES,
@@ -522,7 +523,7 @@ def run_request_stop(*, run_id: int, reason: str) -> str:
     that is created, queued or awaiting input has nothing to interrupt and stops
     directly. A finished run raises RunStateError.
     """
-    reason = reason or "Stopped by user"
+    reason = reason or DEFAULT_STOP_REASON
     status = _request_stop(run_id, reason)
     announce_stop_after_commit(run_id, status)
     return status

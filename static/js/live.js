@@ -1,4 +1,5 @@
 // Attach a RunView to its WebSocket: replay after the last rendered seq, then live frames.
+import { CLOSE_REASONS } from "./protocol.js";
 import { RunSocket } from "./socket.js";
 import { isTerminal } from "./runview.js";
 
@@ -20,8 +21,7 @@ export function attachLive(view, indicator, { onConnected = () => {} } = {}) {
     },
     onState: () => indicator && indicator.render(),
     onFatal: (code) => {
-      const why = { 4001: "not logged in", 4003: "not allowed to watch this run", 4004: "the run no longer exists" };
-      view.notice(`Live updates stopped: ${why[code] || `closed (${code})`}.`);
+      view.notice(`Live updates stopped: ${CLOSE_REASONS[code] || `closed (${code})`}.`);
       if (indicator) indicator.untrack(socket);
     },
   });

@@ -2,6 +2,7 @@
 import { api, apiAll } from "./api.js";
 import { clear, formatTime, h } from "./dom.js";
 import { attachLive } from "./live.js";
+import { DEFAULT_STOP_REASON, TASK_MAX_CHARS } from "./protocol.js";
 import { isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 
@@ -27,6 +28,8 @@ const els = {
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
 };
+
+els.task.maxLength = TASK_MAX_CHARS;
 
 const state = {
   teams: [],
@@ -150,7 +153,7 @@ async function stopActive() {
   state.stopping = true;
   updateComposer();
   try {
-    await api("POST", `/runs/${view.run.id}/stop`, { reason: "Stopped by user" });
+    await api("POST", `/runs/${view.run.id}/stop`, { reason: DEFAULT_STOP_REASON });
   } catch (err) {
     if (err.status !== 409) view.notice(`Could not stop the run: ${err.message}`);
     state.stopping = false;

@@ -3,6 +3,7 @@
 import { api, apiAll } from "./api.js";
 import { h } from "./dom.js";
 import { attachLive } from "./live.js";
+import { DEFAULT_STOP_REASON } from "./protocol.js";
 import { isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 import { showMessage, TraceView } from "./traceview.js";
@@ -40,7 +41,7 @@ async function init() {
   trace.load();
   if (!isTerminal(run.status)) {
     attachLive(view, indicator);
-    const stop = h("button", { type: "button", class: "danger", onclick: () => api("POST", `/runs/${runId}/stop`, { reason: "Stopped by user" }).catch((e) => view.notice(e.message)) }, "Stop");
+    const stop = h("button", { type: "button", class: "danger", onclick: () => api("POST", `/runs/${runId}/stop`, { reason: DEFAULT_STOP_REASON }).catch((e) => view.notice(e.message)) }, "Stop");
     view.el.querySelector(".run-head").append(stop);
     view.onStatus = (v) => {
       stop.hidden = isTerminal(v.run.status);

@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { agentHue, formatDuration, formatTime, h, prettyJson } from "./dom.js";
 import { setMarkdown } from "./markdown.js";
+import { TASK_MAX_CHARS } from "./protocol.js";
 
 export const STATUS_LABELS = {
   created: "starting",
@@ -332,7 +333,7 @@ export class RunView {
     this.inputRequest = request;
     const asker = this.lastAgent || request.source || "The team";
     const fieldId = `answer-${this.run.id}`;
-    const field = h("input", { type: "text", id: fieldId, class: "answer", autocomplete: "off", required: true });
+    const field = h("input", { type: "text", id: fieldId, class: "answer", autocomplete: "off", required: true, maxlength: TASK_MAX_CHARS });
     const countdown = h("p", { class: "countdown small", "aria-live": "off" });
     const error = h("p", { class: "field-error small", role: "alert" });
     const submit = h("button", { type: "submit", class: "primary" }, "Submit");

@@ -1,7 +1,7 @@
 // The run's WebSocket with automatic reconnection. Each (re)connect asks for replay after the
 // last seq the page rendered (?after_seq=), so nothing is lost and the view drops duplicates by seq.
+import { CLOSE_REASONS, pingFrame } from "./protocol.js";
 
-const FATAL_CODES = new Set([4001, 4003, 4004]);
 const PING_EVERY_MS = 20000;
 
 export class RunSocket {
@@ -58,7 +58,7 @@ export class RunSocket {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.closed) return;
-      if (FATAL_CODES.has(event.code)) {
+      if (event.code in CLOSE_REASONS) {
         this.closed = true;
         this.setState("closed");
         this.onFatal(event.code);
@@ -68,7 +68,7 @@ export class RunSocket {
     };
     ws.onopen = () => {
       clearInterval(this.pinger);
-      this.pinger = setInterval(() => this.send({ type: "ping" }), PING_EVERY_MS);
+      this.pinger = setInterval(() => this.send(pingFrame()), PING_EVERY_MS);
     };
   }
 
