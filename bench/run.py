@@ -30,6 +30,9 @@ import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from bench.procs import Cluster, cpu_seconds, machine_cpu, rss_mb, sys_seconds  # noqa: E402
+from runs.frames import StartFrame  # noqa: E402
+
+START = json.dumps(StartFrame(task="stream").wire())
 
 
 @dataclass
@@ -105,7 +108,7 @@ async def drive_run(port: int, token: str, run_id: int, stats: RunStats, go: asy
     async with connect(url, max_size=2**24, open_timeout=60, ping_interval=None) as ws:
         json.loads(await ws.recv())  # system
         await go.wait()
-        await ws.send('{"type": "start", "task": "stream"}')
+        await ws.send(START)
         received = stats.received
         async for raw in ws:
             now = time.time_ns()

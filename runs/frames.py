@@ -31,7 +31,7 @@ Answer = Annotated[str, Field(max_length=TASK_MAX_CHARS)]
 StopReason = Annotated[str, Field(max_length=REASON_MAX_CHARS)]
 
 
-class _Frame(BaseModel):
+class Frame(BaseModel):
     # AutoGen clients send extra keys (e.g. `files`, timestamps); ignore what we do not use.
     model_config = ConfigDict(extra="ignore")
     type: str
@@ -48,34 +48,34 @@ class FileIn(BaseModel):
     content: str = ""
 
 
-class StartFrame(_Frame):
+class StartFrame(Frame):
     type: Literal["start"] = "start"
     task: Task
     team_config: dict[str, Any] | None = None
     files: list[FileIn] = Field(default_factory=list)
 
 
-class StopFrame(_Frame):
+class StopFrame(Frame):
     type: Literal["stop"] = "stop"
     reason: StopReason | None = None  # none: DEFAULT_STOP_REASON
 
 
-class PingFrame(_Frame):
+class PingFrame(Frame):
     type: Literal["ping"] = "ping"
 
 
-class InputResponseFrame(_Frame):
+class InputResponseFrame(Frame):
     type: Literal["input_response"] = "input_response"
     response: Answer
     request_id: str | None = None
 
 
-class AuthFrame(_Frame):
+class AuthFrame(Frame):
     type: Literal["auth"] = "auth"
     token: str
 
 
-class ResumeFrame(_Frame):
+class ResumeFrame(Frame):
     type: Literal["resume"] = "resume"
     after_seq: int = Field(default=0, ge=0)
 

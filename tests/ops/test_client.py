@@ -45,10 +45,10 @@ def client(*args: str) -> list[str]:
     return [sys.executable, "manage.py", "playground_client", *args]
 
 
-def test_scripted_run_to_completion(server: str, alice: Any, alice_token: str) -> None:
+def test_scripted_run_to_completion_of_a_team_given_by_name(server: str, alice: Any, alice_token: str) -> None:
     writers = team(alice, "writer_critic")
     done = subprocess.run(
-        client("--server", f"http://{server}", "--team", str(writers.id), "--token", alice_token, "-m", "A poem"),
+        client("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "-m", "A poem"),
         cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -107,3 +107,10 @@ def test_bad_token_is_refused(server: str, alice: Any) -> None:
     done = subprocess.run(client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x"),
                           cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 3 and "not authenticated" in done.stdout
+
+
+def test_unknown_team_name_is_refused(server: str, alice: Any, alice_token: str) -> None:
+    team(alice, "writer_critic")
+    args = ("--server", f"http://{server}", "--team", "no such team", "--token", alice_token, "-m", "x")
+    done = subprocess.run(client(*args), cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "no team named 'no such team'" in done.stdout

@@ -59,7 +59,7 @@ def test_the_browser_has_the_same_limits_close_codes_and_stop_reason() -> None:
     ],
     ids=lambda f: f.type,
 )
-def test_a_built_frame_is_what_the_server_parses(frame: frames._Frame) -> None:
+def test_a_built_frame_is_what_the_server_parses(frame: frames.Frame) -> None:
     wire = frame.wire()
     assert next(iter(wire)) == "type"
     assert parse_frame(wire) == frame

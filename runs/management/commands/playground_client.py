@@ -2,9 +2,9 @@
 
     playground_client --server ws://HOST/runs/<id> --token T -m "task"
     playground_client --server http://HOST --team N --token T -m "task"   # creates the run first
-    playground_client --server http://HOST --team N --token T -i          # type tasks and answers
+    playground_client --server http://HOST --team "Writer and critic (offline)" --token T -i  # by name, at a prompt
 
-See ops/client.py for the behaviour and exit status.
+See runs/cli/client.py for the behaviour and exit status.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ops.client import Options, PlaygroundClient
+from runs.cli.client import Options, PlaygroundClient
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--server", required=True, help="ws://HOST/runs/<id>, or http(s)://HOST with --team")
         parser.add_argument("--token", default=os.environ.get("PLAYGROUND_TOKEN", ""),
                             help="API token (default: $PLAYGROUND_TOKEN)")  # fmt: skip
-        parser.add_argument("--team", type=int, help="create a run of this team over REST first")
+        parser.add_argument("--team", help="create a run of this team (its id or its name) over REST first")
         parser.add_argument("-m", "--message", help="the task to start the run with")
         parser.add_argument("-i", "--interactive", action="store_true", help="type tasks and answers at a prompt")
         parser.add_argument("--stop-reason", default="Stopped from the terminal client (Ctrl-C)")

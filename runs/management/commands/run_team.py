@@ -29,8 +29,8 @@ from agents_app.autogen import parse_team_config
 from agents_app.config import ConfigErrorItem, TeamConfigError
 from agents_app.engine import aclose_model_clients
 from agents_app.selectors import visible_teams
-from ops.terminal import Renderer, ainput, exit_code
 from runs import events, execution, loops, services
+from runs.cli.terminal import Renderer, ainput, exit_code
 from runs.models import Message, Run, RunStatus
 from webhooks import background
 

@@ -18,15 +18,24 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
+from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from ops.terminal import Renderer, ainput, exit_code
+from runs.cli.terminal import Renderer, ainput, exit_code
+from runs.frames import (
+    CLOSE_REASONS,
+    AuthFrame,
+    Frame,
+    InputResponseFrame,
+    PingFrame,
+    StartFrame,
+    StopFrame,
+)
 
 EXIT_CONNECT = 3
-FATAL_CLOSE = {4001: "not authenticated", 4003: "not allowed", 4004: "no such run"}
 COMMANDS_HELP = "commands: ping, stop [reason], quit"
 
 
@@ -38,30 +47,54 @@ class ClientError(Exception):
 class Options:
     server: str
     token: str
-    team: int | None = None
+    team: str | None = None  # an id or a name
     task: str | None = None
     interactive: bool = False
     stop_reason: str = "Stopped from the terminal client (Ctrl-C)"
     max_reconnects: int = 20
 
 
-def create_run(server: str, token: str, team_id: int) -> str:
-    """POST /api/runs for the team; the run's WebSocket URL."""
+def create_run(server: str, token: str, team: str) -> str:
+    """POST /api/runs for the team (an id, or a team's name); the run's WebSocket URL."""
     parts = urlsplit(server)
     base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    headers = {"Authorization": f"Bearer {token}"}
     try:
-        response = httpx.post(f"{base}/api/runs", json={"team_id": team_id}, timeout=httpx.Timeout(15.0),
-                              headers={"Authorization": f"Bearer {token}"}, trust_env=False)  # fmt: skip
+        with httpx.Client(base_url=base, headers=headers, timeout=httpx.Timeout(15.0), trust_env=False) as http:
+            team_id = int(team) if team.isdigit() else _team_named(http, team)
+            response = http.post("/api/runs", json={"team_id": team_id})
     except httpx.HTTPError as exc:
         raise ClientError(f"cannot reach {base}: {exc}") from None
     if response.status_code != 201:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text[:200]
-        raise ClientError(f"creating the run failed ({response.status_code}): {detail}")
+        raise ClientError(f"creating the run failed ({response.status_code}): {_detail(response)}")
     ws_scheme = "wss" if parts.scheme == "https" else "ws"
     return urlunsplit((ws_scheme, parts.netloc, response.json()["ws_url"], "", ""))
+
+
+def _team_named(http: httpx.Client, name: str) -> int:
+    """The id of the one team of that name the token's user can use (GET /api/teams, page by page)."""
+    ids: list[int] = []
+    offset, count = 0, 1
+    while offset < count:
+        response = http.get("/api/teams", params={"limit": 200, "offset": offset})
+        if response.status_code != 200:
+            raise ClientError(f"listing teams failed ({response.status_code}): {_detail(response)}")
+        page = response.json()
+        count, items = page["count"], page["items"]
+        ids += [team["id"] for team in items if team["name"] == name]
+        offset += len(items) or count
+    if not ids:
+        raise ClientError(f"no team named {name!r} that you can use")
+    if len(ids) > 1:
+        raise ClientError(f"{len(ids)} teams are named {name!r} (ids {', '.join(map(str, ids))}): give an id")
+    return ids[0]
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:200]
 
 
 class PlaygroundClient:
@@ -118,7 +151,7 @@ class PlaygroundClient:
             return await asyncio.to_thread(create_run, self.options.server, self.options.token, self.options.team)
         parts = urlsplit(self.options.server)
         if parts.scheme not in ("ws", "wss") or "/runs/" not in parts.path:
-            raise ClientError("--server must be ws://HOST/runs/<id>, or http://HOST together with --team N")
+            raise ClientError("--server must be ws://HOST/runs/<id>, or http://HOST together with --team")
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
     async def _one_run(self, url: str) -> int | None:
@@ -137,8 +170,8 @@ class PlaygroundClient:
                     raise ClientError(f"cannot connect to {url}: {exc}") from None
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
-                if code in FATAL_CLOSE:
-                    raise ClientError(f"the server closed the connection: {FATAL_CLOSE[code]} ({code})") from None
+                if code in CLOSE_REASONS:
+                    raise ClientError(f"the server closed the connection: {CLOSE_REASONS[code]} ({code})") from None
             finally:
                 self.conn = None
             if self.quit:
@@ -152,7 +185,7 @@ class PlaygroundClient:
             await asyncio.sleep(delay)
 
     async def _session(self, conn: ClientConnection) -> None:
-        await conn.send(json.dumps({"type": "auth", "token": self.options.token}))
+        await conn.send(json.dumps(AuthFrame(token=self.options.token).wire()))
         while self.pending:
             await conn.send(json.dumps(self.pending[0]))
             self.pending.pop(0)
@@ -176,8 +209,19 @@ class PlaygroundClient:
 
     # ------------------------------------------------------------ actions
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    def _frame(self, kind: type[Frame], **fields: Any) -> dict[str, Any] | None:
+        """A frame to send, or None (saying why) when what was typed breaks one of the protocol's limits."""
+        try:
+            return kind(**fields).wire()
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            self.console.print(Text(f"Not sent: {'.'.join(map(str, problem['loc']))}: {problem['msg']}", style="red"))
+            return None
+
+    async def send(self, frame: dict[str, Any] | None) -> None:
         """Send now, or after the next reconnect if the connection is down."""
+        if frame is None:
+            return
         conn = self.conn
         if conn is None:
             self.pending.append(frame)
@@ -192,7 +236,7 @@ class PlaygroundClient:
             return
         self.started = True
         if self.options.task:
-            await self.send({"type": "start", "task": self.options.task})
+            await self.send(self._frame(StartFrame, task=self.options.task))
         elif self.options.interactive:
             self._prompt = self._spawn(self._ask_task())  # frames (a pong) keep flowing while we ask
         else:
@@ -205,7 +249,7 @@ class PlaygroundClient:
             task = await self._command_or_text("Task: ")
             if task is None:
                 return
-        await self.send({"type": "start", "task": task})
+        await self.send(self._frame(StartFrame, task=task))
 
     def _answer_later(self, frame: dict[str, Any]) -> None:
         request_id = str(frame.get("request_id", ""))
@@ -219,26 +263,26 @@ class PlaygroundClient:
         answer = await self._command_or_text(prompt)
         if answer is None:
             return
-        await self.send({"type": "input_response", "response": answer, "request_id": request_id})
+        await self.send(self._frame(InputResponseFrame, response=answer, request_id=request_id))
 
     async def _command_or_text(self, prompt: str) -> str | None:
         """Read a line; handle ping/stop/quit (in interactive mode) and return other text, None if handled."""
         while True:
             line = await self._ask(prompt)
             if line is None:
-                await self.send({"type": "stop", "reason": "No input: the terminal's input ended"})
+                await self.send(self._frame(StopFrame, reason="No input: the terminal's input ended"))
                 return None
             word, _, rest = line.strip().partition(" ")
             if self.options.interactive and word in ("ping", "quit", "stop", "help"):
                 if word == "ping":
-                    await self.send({"type": "ping"})
+                    await self.send(self._frame(PingFrame))
                 elif word == "quit":
                     self.quit = True
                     if self.conn is not None:
                         await self.conn.close()
                     return None
                 elif word == "stop":
-                    await self.send({"type": "stop", "reason": rest or self.options.stop_reason})
+                    await self.send(self._frame(StopFrame, reason=rest or self.options.stop_reason))
                     return None
                 else:
                     self.console.print(Text(COMMANDS_HELP, style="dim"))
@@ -258,7 +302,7 @@ class PlaygroundClient:
             self.console.print(Text("Quitting.", style="red"))
             os._exit(130)
         self.console.print(Text("Stopping the run… (Ctrl-C again to quit at once)", style="yellow"))
-        self._spawn(self.send({"type": "stop", "reason": self.options.stop_reason}))
+        self._spawn(self.send(self._frame(StopFrame, reason=self.options.stop_reason)))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
