@@ -24,7 +24,8 @@ from playground.schemas import InputSchema
 from runs import selectors, services, snapshots
 from runs.frames import DEFAULT_STOP_REASON, Answer, StopReason, Task
 from runs.models import Message, Run
-from runs.sessions_api import MessageOut, RunOut, usable_team
+from runs.sessions_api import usable_team
+from runs.shapes import MessageOut, RunOut
 
 router = Router(tags=["runs"])
 MODEL_OVERRIDE_HELP = (

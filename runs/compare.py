@@ -12,7 +12,7 @@ from agents_app.diff import config_diff
 from agents_app.team_io import redact, scrub_secrets
 from runs.export import fork_point
 from runs.models import Message, Run
-from runs.sessions_api import MessageOut, RunOut
+from runs.shapes import message_json, run_json
 
 MIN_RUNS, MAX_RUNS = 2, 4
 
@@ -32,7 +32,7 @@ def _item(run: Run, messages: list[Message]) -> dict[str, Any]:
     usage = run.usage or {}
     cost = usage.get("cost")
     return {
-        **RunOut.from_orm(run).model_dump(mode="json"),
+        **run_json(run),
         "team": {
             "id": run.team_id,
             "name": run.team.name if run.team_id and run.team else str(run.team_config.get("name") or ""),
@@ -48,5 +48,5 @@ def _item(run: Run, messages: list[Message]) -> dict[str, Any]:
         "model_override": run.model_override,
         "fork": fork_point(run),
         "team_config": redact(run.team_config),
-        "messages": [MessageOut.from_orm(m).model_dump(mode="json") for m in messages],
+        "messages": [message_json(m) for m in messages],
     }

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import datetime
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from runs.models import Message, Run, RunStatus
+from runs.shapes import message_json, run_json, timestamp
 
-FRAME_EVENT = "run.frame"  # consumer handler: run_frame
+FRAME_EVENT = "run.frame"  # forwarded by RunConsumer.dispatch
 CONTROL_STOP = "run.stop"
 # A watcher that joined mid-message asks the worker for the text streamed so far; the worker
 # answers on the watcher's own channel with SNAPSHOT_EVENT (consumer handler: run_snapshot).
@@ -35,55 +35,7 @@ def control_group(run_id: int) -> str:
 
 
 def now_iso() -> str:
-    return timezone.now().isoformat()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def run_summary(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "status": run.status,
-        "task": run.task,
-        "session_id": run.session_id,
-        "team_id": run.team_id,
-        "stop_reason": run.stop_reason,
-        "error": run.error,
-        "usage": run.usage,
-        "created_at": _iso(run.created_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "last_seq": run.last_seq,
-        "input_request": input_request_summary(run),
-    }
-
-
-def input_request_summary(run: Run) -> dict[str, Any] | None:
-    if run.status != RunStatus.AWAITING_INPUT or not run.input_request_id:
-        return None
-    return {
-        "id": run.input_request_id,
-        "prompt": run.input_prompt,
-        "source": run.input_source,
-        "deadline": _iso(run.input_deadline),
-    }
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    data = {
-        "source": message.source,
-        "content": message.content,
-        "type": message.type,
-        "models_usage": message.models_usage,
-        "metadata": message.metadata,
-        "partial": message.partial,
-        "created_at": _iso(message.created_at),
-    }
-    if message.type == "HandoffMessage" and "target" in message.metadata:
-        data["target"] = message.metadata["target"]
-    return data
+    return timestamp(timezone.now())
 
 
 # ------------------------------------------------------------------ frames
@@ -95,13 +47,13 @@ def system_frame(run: Run) -> dict[str, Any]:
         "status": "connected",
         "timestamp": now_iso(),
         "run_id": run.id,
-        "run": run_summary(run),
+        "run": run_json(run),
         "last_seq": run.last_seq,
     }
 
 
 def message_frame(message: Message) -> dict[str, Any]:
-    return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_data(message)}
+    return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_json(message)}
 
 
 def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int) -> dict[str, Any]:
@@ -125,21 +77,21 @@ def input_request_frame(run: Run) -> dict[str, Any]:
         "data": {"source": "system", "content": run.input_prompt, "agent": run.input_source},
         "request_id": run.input_request_id,
         "source": run.input_source,
-        "deadline": _iso(run.input_deadline),
+        "deadline": timestamp(run.input_deadline) if run.input_deadline else None,
         "timestamp": now_iso(),
     }
 
 
 def status_frame(run: Run) -> dict[str, Any]:
     """Ours: the run's status changed (AutoGen clients ignore unknown frame types)."""
-    return {"type": "run_status", "run_id": run.id, "seq": run.last_seq, "status": run.status, "run": run_summary(run)}
+    return {"type": "run_status", "run_id": run.id, "seq": run.last_seq, "status": run.status, "run": run_json(run)}
 
 
 def final_frame(run: Run, messages: list[Message]) -> dict[str, Any]:
     """`result` for a completed run, `completion` (cancelled or error) otherwise."""
     data = {
         "task_result": {
-            "messages": [message_data(m) for m in messages],
+            "messages": [message_json(m) for m in messages],
             "stop_reason": run.error if run.status == RunStatus.ERROR else run.stop_reason,
         },
         "usage": run.usage,

@@ -67,16 +67,16 @@ class Loaded:
 
 
 def _wire(message: Message) -> dict[str, Any]:
-    wire = {
+    """A stored message as the engine reads it: the inverse of `_store`."""
+    return {
         "source": message.source,
         "type": message.type,
         "content": message.content,
         "models_usage": message.models_usage,
-        "metadata": {**message.metadata, **({"partial": "true"} if message.partial else {})},
+        "metadata": message.metadata,
+        "partial": message.partial,
+        "target": message.target,
     }
-    if "target" in message.metadata:
-        wire["target"] = message.metadata["target"]
-    return wire
 
 
 def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | None:
@@ -101,21 +101,8 @@ def _load(run: Run) -> Loaded:
 
 
 def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
-    wire = message.to_wire()
-    metadata = dict(wire["metadata"])
-    metadata.pop("partial", None)
-    if "target" in wire:
-        metadata["target"] = wire["target"]
-    return services.message_append(
-        run_id=run_id,
-        worker=worker,
-        source=wire["source"],
-        type=wire["type"],
-        content=wire["content"],
-        models_usage=wire["models_usage"],
-        metadata=metadata,
-        partial=message.partial,
-    )
+    """Store an engine message under the run's next seq: its wire dict is the row's fields."""
+    return services.message_append(run_id=run_id, worker=worker, **message.to_wire())
 
 
 def _end(run_id: int, end: Callable[..., Run | None], messages: list[Message], **kwargs: Any) -> Ending | None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from agents_app.team_io import redact, scrub_secrets
 from runs.models import Message, Run
-from runs.sessions_api import MessageOut, RunOut
+from runs.shapes import message_json, run_json
 
 FORMAT = "agent-playground.run"
 FORMAT_VERSION = 1
@@ -26,12 +26,12 @@ def run_document(run: Run, messages: list[Message]) -> dict[str, Any]:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported_at": timezone.now().isoformat(),
-        "run": {**RunOut.from_orm(run).model_dump(mode="json"), "duration": run.duration},
+        "run": {**run_json(run), "duration": run.duration},
         "team": {"id": run.team_id, "name": team_name, "version": run.team_version},
         "model_override": run.model_override,
         "fork": fork_point(run),
         "team_config": redact(run.team_config),
-        "messages": [MessageOut.from_orm(m).model_dump(mode="json") for m in messages],
+        "messages": [message_json(m) for m in messages],
     }
     return scrub_secrets(doc)  # type: ignore[no-any-return]
 

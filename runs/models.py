@@ -6,6 +6,8 @@ on the legal source states declared in TRANSITIONS below.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -110,6 +112,18 @@ class Run(models.Model):
         return self.status in TERMINAL_STATUSES
 
     @property
+    def input_request(self) -> dict[str, Any] | None:
+        """The pending human input request, while the run is waiting for one."""
+        if self.status != RunStatus.AWAITING_INPUT or not self.input_request_id:
+            return None
+        return {
+            "id": self.input_request_id,
+            "prompt": self.input_prompt,
+            "source": self.input_source,
+            "deadline": self.input_deadline,
+        }
+
+    @property
     def duration(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None
@@ -127,6 +141,9 @@ class Message(models.Model):
     models_usage = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     partial = models.BooleanField(default=False, help_text="Text kept from a stream cut short by a stop.")
+    target = models.CharField(
+        max_length=200, blank=True, default="", help_text="Whom a HandoffMessage hands over to; empty otherwise."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -577,6 +577,7 @@ def message_append(
     models_usage: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     partial: bool = False,
+    target: str = "",
     worker: str | None = None,
 ) -> Message:
     """Store a completed message under the run's next seq.
@@ -601,6 +602,7 @@ def message_append(
             models_usage=models_usage,
             metadata=metadata or {},
             partial=partial,
+            target=target,
         )
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
+from pydantic import field_validator
 
 from agents_app.models import Team
 from agents_app.selectors import visible_teams
@@ -21,7 +22,8 @@ from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
 from runs import selectors, services
-from runs.models import Run, RunStatus, Session
+from runs.models import Run, Session
+from runs.shapes import MessageOut, RunOut
 
 router = Router(tags=["sessions"])
 
@@ -47,53 +49,13 @@ class SessionOut(Schema):
     updated_at: datetime
 
 
-class InputRequestOut(Schema):
-    id: str
-    prompt: str
-    source: str
-    deadline: datetime | None
-
-
-class MessageOut(Schema):
-    seq: int
-    source: str
-    type: str
-    content: Any
-    models_usage: dict[str, Any] | None
-    metadata: dict[str, Any]
-    partial: bool
-    created_at: datetime
-
-
-class RunOut(Schema):
-    id: int
-    session_id: int | None
-    team_id: int | None
-    status: str
-    task: str
-    stop_reason: str
-    error: str
-    usage: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    last_seq: int
-    input_request: InputRequestOut | None = Field(description="the pending request when status is awaiting_input")
-
-    @staticmethod
-    def resolve_input_request(obj: Run) -> dict[str, Any] | None:
-        if obj.status != RunStatus.AWAITING_INPUT or not obj.input_request_id:
-            return None
-        return {"id": obj.input_request_id, "prompt": obj.input_prompt, "source": obj.input_source,
-                "deadline": obj.input_deadline}  # fmt: skip
-
-
 class RunWithMessagesOut(RunOut):
     messages: list[MessageOut]
 
-    @staticmethod
-    def resolve_messages(obj: Run) -> list[Any]:
-        return list(obj.messages.all())  # prefetched by the selector, ordered by seq
+    @field_validator("messages", mode="before")
+    @classmethod
+    def _all_messages(cls, messages: Any) -> Any:
+        return list(messages.all()) if hasattr(messages, "all") else messages  # prefetched, ordered by seq
 
 
 def usable_team(user: Any, team_id: int | None) -> Team | None:

@@ -13,7 +13,7 @@ Contract with the caller (runs/execution.py):
   is stored as `{"source": request.source, "type": "TextMessage", "content": answer}` and a new
   `run()` over the longer transcript continues after it.
 - `cancel.cancel(reason)` interrupts the model stream at once; a partial TextMessage
-  (`partial=True`, wire `metadata["partial"] == "true"`) precedes `TaskResult("cancelled", reason)`.
+  (`partial=True`, on the wire too) precedes `TaskResult("cancelled", reason)`.
 - `runner.external_termination.set()` ends the run gracefully after the current turn.
 - Model failures raise `ModelCallError(message, permanent)`; a bad transcript raises TranscriptError.
 - `TeamRunner(config, tracer=Tracer(parent_span_id))` also yields `SpanStart` / `SpanEnd` for each agent

@@ -2,9 +2,9 @@
 
 `TeamRunner.run` yields `MessageChunk` (streamed text, never stored), stored messages
 (subclasses of `StoredMessage`), `InputRequest`, and finally `TaskResult`.
-A stored message's wire dict is `{"source","type","content","models_usage","metadata"}`
-(+ `"target"` for a HandoffMessage); a partial message carries `metadata["partial"] == "true"`
-so the flag survives a round trip through storage.
+A stored message's wire dict is `{"source","type","content","models_usage","metadata","partial","target"}`
+(`target`: whom a HandoffMessage hands over to, empty for every other message): the fields a
+stored message has, so storing it and reading it back is one mapping each way.
 """
 
 from __future__ import annotations
@@ -89,15 +89,14 @@ class StoredMessage:
         raise NotImplementedError
 
     def to_wire(self) -> dict[str, Any]:
-        metadata = dict(self.metadata)
-        if self.partial:
-            metadata["partial"] = "true"
         return {
             "source": self.source,
             "type": self.type,
             "content": self.content_wire(),
             "models_usage": self.models_usage.to_wire() if self.models_usage else None,
-            "metadata": metadata,
+            "metadata": dict(self.metadata),
+            "partial": self.partial,
+            "target": "",
         }
 
 
@@ -313,7 +312,7 @@ def message_from_wire(d: dict[str, Any]) -> StoredMessage:
     if not isinstance(source, str) or not source:
         raise TranscriptError(f"message of type {kind!r} has no source")
     metadata = {str(k): str(v) for k, v in (d.get("metadata") or {}).items()}
-    partial = metadata.pop("partial", "") == "true"
+    partial = d.get("partial") is True
     usage = _usage_from_wire(d.get("models_usage"))
     common: dict[str, Any] = {"source": source, "models_usage": usage, "metadata": metadata, "partial": partial}
     content = d.get("content")

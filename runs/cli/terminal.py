@@ -134,8 +134,7 @@ class Renderer:
         kind = str(data.get("type", "TextMessage"))
         content = data.get("content")
         color = self.color(source)
-        partial = data.get("partial") or (data.get("metadata") or {}).get("partial") == "true"
-        subtitle = "partial: stopped mid-stream" if partial else None
+        subtitle = "partial: stopped mid-stream" if data.get("partial") else None
         if kind == "ToolCallRequestEvent" and isinstance(content, list):
             body = Text()
             for call in content:
@@ -151,7 +150,7 @@ class Renderer:
                 body.append(f"{result.get('content', '')}\n")
             return Panel(body, title=f"{source} · tool result", title_align="left", border_style="yellow")
         if kind == "HandoffMessage":
-            target = data.get("target") or (data.get("metadata") or {}).get("target", "?")
+            target = data.get("target") or "?"
             return Panel(Text(str(content)), title=f"{source} → {target} (handoff)", title_align="left",
                          border_style=color, subtitle=subtitle)  # fmt: skip
         text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)

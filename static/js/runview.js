@@ -23,10 +23,6 @@ export function isTerminal(status) {
   return TERMINAL.has(status);
 }
 
-function isPartial(data) {
-  return Boolean(data.partial) || (data.metadata && data.metadata.partial === "true");
-}
-
 function contentText(content) {
   if (typeof content === "string") return content;
   return prettyJson(content);
@@ -248,7 +244,7 @@ export class RunView {
     if (type === "ToolCallRequestEvent" && Array.isArray(data.content)) return this.renderToolCalls(seq, data);
     if (type === "ToolCallExecutionEvent" && Array.isArray(data.content)) return this.renderToolResults(seq, data);
     if (type === "HandoffMessage") {
-      const target = data.target || (data.metadata && data.metadata.target) || "?";
+      const target = data.target || "?";
       return h(
         "li",
         { class: "handoff", "data-seq": seq, style: `--hue: ${agentHue(data.source)}` },
@@ -265,7 +261,7 @@ export class RunView {
     if (type === "ToolCallSummaryMessage") meta.append(h("span", { class: "tag" }, "tool result"));
     if (type === "StopMessage") meta.append(h("span", { class: "tag" }, "stop"));
     if (!TEXT_TYPES.has(type)) meta.append(h("span", { class: "tag" }, type));
-    if (isPartial(data)) {
+    if (data.partial) {
       el.classList.add("partial");
       meta.append(h("span", { class: "tag tag-stopped", "data-testid": "partial-tag" }, "stopped"));
     }

@@ -85,7 +85,7 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
     assert [m["seq"] for m in runs[0]["messages"]] == [1, 2]
     assert runs[0]["messages"][1] | {"created_at": None} == {
         "seq": 2, "source": "writer", "type": "TextMessage", "content": "hi", "models_usage": {"prompt_tokens": 3},
-        "metadata": {}, "partial": False, "created_at": None,
+        "metadata": {}, "partial": False, "target": "", "created_at": None,
     }  # fmt: skip
     assert runs[0]["input_request"] is None and runs[0]["last_seq"] == 2
     assert runs[1]["status"] == "awaiting_input"

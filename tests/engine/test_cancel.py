@@ -42,7 +42,7 @@ async def test_cancel_interrupts_a_slow_stream_and_keeps_the_partial_text() -> N
     assert [c.content for c in result.chunks] == ["word0 "]
     (partial,) = result.messages
     assert partial.type == "TextMessage" and partial.partial and partial.content == "word0 "
-    assert partial.to_wire()["metadata"] == {"partial": "true"}
+    assert partial.to_wire()["partial"] is True and partial.to_wire()["metadata"] == {}
     assert result.result.outcome == "cancelled" and result.result.stop_reason == "user pressed stop"
 
 

@@ -37,7 +37,7 @@ def test_wire_round_trip_through_json(message: object) -> None:
     wire = message.to_wire()  # type: ignore[attr-defined]
     again = message_from_wire(json.loads(json.dumps(wire)))
     assert again == message
-    assert set(wire) >= {"source", "type", "content", "models_usage", "metadata"}
+    assert set(wire) == {"source", "type", "content", "models_usage", "metadata", "partial", "target"}
 
 
 def test_wire_shapes_use_autogen_names() -> None:
@@ -47,7 +47,8 @@ def test_wire_shapes_use_autogen_names() -> None:
     assert execution["content"] == [{"call_id": "c1", "name": "calculator", "content": "2", "is_error": False}]
     assert handoff["target"] == "b"
     assert MESSAGES[1].to_wire()["models_usage"] == {"prompt_tokens": 10, "completion_tokens": 5}
-    assert MESSAGES[2].to_wire()["metadata"] == {"partial": "true"}
+    assert MESSAGES[2].to_wire()["partial"] is True and MESSAGES[2].to_wire()["metadata"] == {}
+    assert MESSAGES[0].to_wire()["target"] == ""
     assert MessageChunk("a", "tok").to_wire() == {
         "source": "a",
         "content": "tok",

@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.nodb, pytest.mark.django_db(transaction=True), pytest.
 def test_a_run_orphaned_by_the_last_server_is_recovered_without_any_request(alice: Any, tmp_path: Path) -> None:
     # The previous server died mid-run: the run is still `running` under a lease nobody renews.
     expired = timezone.now() - timedelta(minutes=5)
-    run = make_run(alice, RunStatus.RUNNING, task="say hi", lease_owner="dead-server:1:0", lease_expires_at=expired,
-                   started_at=expired)  # fmt: skip
+    lease = {"lease_owner": "dead-server:1:0", "lease_expires_at": expired, "started_at": expired}
+    run = make_run(alice, RunStatus.RUNNING, task="say hi", **lease)
     services.message_append(run_id=run.id, source="user", type="TextMessage", content="say hi")
     env = subprocess_env(RUN_EXECUTOR="inline", RUN_SWEEP_INTERVAL_SECONDS="3600")
     env.pop("REDIS_URL", None)
