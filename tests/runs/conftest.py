@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from agents_app.gallery import load_gallery
 from agents_app.models import Team
@@ -35,3 +37,25 @@ def embedded_runtime(settings: Any) -> Any:
     channel_layers.backends = {}
     yield settings
     channel_layers.backends = {}
+
+
+def in_threads(n: int, target: Any) -> list[Any]:
+    """Call target(i) in n threads released at once (a barrier); each result, or the exception raised."""
+    results: list[Any] = [None] * n
+    barrier = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from django.test import Client
 
+from runs import events, loops
 from runs.models import Run
 from tests.runs.conftest import gallery_config
 
@@ -26,6 +29,29 @@ def wait_for(run_id: int, statuses: set[str], timeout: float = 30) -> Run:
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} stayed {Run.objects.get(id=run_id).status}")
+
+
+def first_chunk_of(run_id: int, source: str) -> threading.Event:
+    """Set once `source` streams its first chunk of the run: a watcher on the inline executor's loop,
+    which also owns the in-memory layer's queues. It has joined the run's group when this returns."""
+    joined, streamed = threading.Event(), threading.Event()
+
+    async def watch() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(events.run_group(run_id), channel)
+        joined.set()
+        try:
+            while not streamed.is_set():
+                frame = (await layer.receive(channel))["frame"]
+                if frame["type"] == "message_chunk" and frame["data"]["source"] == source:
+                    streamed.set()
+        finally:
+            await layer.group_discard(events.run_group(run_id), channel)
+
+    loops.spawn_inline(watch())
+    assert joined.wait(10)
+    return streamed
 
 
 def create(client: Client, **body: Any) -> dict[str, Any]:
@@ -84,13 +110,11 @@ def test_stop_over_rest_keeps_partial_and_reason(alice_token: str) -> None:
                                                                "tokens_per_second": 0}}  # fmt: skip
     config["participants"] = [opener, story]
     config["termination"] = {"type": "max_message", "max_messages": 3}
-    created = create(client, team_config=config, task="Story")
-    # Chunks are not stored, so REST cannot watch the stream itself: wait for the opener's
-    # stored message, then give the storyteller half a second (~50 of its ~600 words).
-    deadline = time.monotonic() + 30
-    while client.get(f"/api/runs/{created['id']}/messages").json()["count"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    created = create(client, team_config=config)
+    streaming = first_chunk_of(created["id"], "storyteller")
+    started = client.post(f"/api/runs/{created['id']}/start", {"task": "Story"}, content_type="application/json")
+    assert started.status_code == 200, started.content
+    assert streaming.wait(30), "the storyteller never streamed"
     response = client.post(f"/api/runs/{created['id']}/stop", {"reason": "Too long"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["status"] in {"stopping", "stopped"}
     run = wait_for(created["id"], {"stopped"})
