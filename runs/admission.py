@@ -1,20 +1,17 @@
 """Run starts admitted while the event loop keeps up: runs already streaming keep priority.
 
-Starting and finishing a run cost a worker about 12 ms of CPU (claim, load, subscriptions,
-the first model request, the outcome), what two seconds of a 200 tokens/s stream cost, and
-200 runs started at once put the starts on one event loop at the same moment: every stream
-already running then waits behind them. A process therefore admits run starts through one
-`StartGate` per loop: while starts wait, a probe sleeps `tick` seconds and measures how late
-it wakes (the loop's lag); after a prompt wake-up it admits up to `burst` starts, after a
-late one none. So starts go in as fast as the loop absorbs them, one goes in at least every
-`max_wait` seconds whatever the load (no run is starved), and a start with no other start in
-the last tick goes in at once. A `burst` of 0 turns the gate off.
+Starting and finishing a run cost a worker as much CPU as seconds of streaming, so many starts
+at once would stall every stream on the loop. A process therefore admits run starts through one
+`StartGate` per loop: while starts wait, a probe sleeps `tick` seconds and measures how late it
+wakes (the loop's lag); after a prompt wake-up it admits up to `burst` starts, after a late one
+none. So starts go in as fast as the loop absorbs them, one goes in at least every `max_wait`
+seconds whatever the load (no run is starved), and a start with no other start in the last tick
+goes in at once. A `burst` of 0 turns the gate off.
 
 A web server whose runs execute elsewhere (Celery) gates the `start` frames it receives too
 (`admit_start_request`): each start is a database transaction and a Celery publish on the
-server's threads, and 200 of them at once held the GIL while the server fell 200-300 ms
-behind forwarding the frames of the runs already streaming (measured at 200 runs). With the
-inline executor the run's execution passes the same loop's gate, so the request does not.
+server's threads, which would otherwise hold back the frames of the runs already streaming. With
+the inline executor the run's execution passes the same loop's gate, so the request does not.
 """
 
 from __future__ import annotations

@@ -212,8 +212,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels runs close_old_connections() before every handler, through asgiref's one
         # shared sync thread: for the stream of run frames that hop serialised every socket
-        # of the process (the token-latency hot path), and at 200 runs starting at once the
-        # connect, start and disconnect events queued behind it too. This consumer reaches
+        # of the process (the token-latency hot path), and with many runs starting at once the
+        # connect, start and disconnect events queue behind it too. This consumer reaches
         # the database only through db_call, which closes old connections itself.
         if message["type"] == events.FRAME_EVENT:
             out = self.watch.admit(message["frame"], live=True)

@@ -1,8 +1,8 @@
 """Database calls from async code.
 
 `database_sync_to_async` defaults to thread_sensitive=True, which runs every call of
-the process in ONE thread: fifty runs starting at once then wait for each other's
-queries (measured: seconds of token latency at 50 runs). Our service calls are each
+the process in ONE thread: runs starting at once then wait for each other's queries,
+and their streams with them. Our service calls are each
 self-contained (one transaction, no thread-bound state), so they may run in the
 loop's thread pool, each thread with its own connection.
 """

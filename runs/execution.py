@@ -22,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop ~0.4 s)
+import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop)
 from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
 from agents_app.engine import (
     CancellationToken,

@@ -66,8 +66,7 @@ def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fie
 
     For the moves every run makes once on the worker's hot path (claim, end), each followed by a read
     of the run: QuerySet.update() cannot return the row, and compiling the ORM's UPDATE and SELECT
-    cost more CPU than running them (measured on the 2-core machine: 1.0 ms against 0.3 ms here,
-    about a tenth of what a run's start and end cost a worker). PostgreSQL and SQLite >= 3.35.
+    costs more CPU than running them. PostgreSQL and SQLite >= 3.35.
     """
     sources = sorted(_sources(to, expected))
     qn = connection.ops.quote_name
@@ -172,9 +171,8 @@ def check_active_limit(run_id: int) -> None:
 
 
 def _count_owners_active_runs(run_id: int) -> int:
-    """Active runs of the run's owner, in one raw SELECT: the same count through the ORM (a subquery
-    and count()) cost 0.64 ms of CPU against 0.07 ms, on the web server's threads while 200 runs
-    start at once (measured on the 2-core machine)."""
+    """Active runs of the run's owner, in one raw SELECT: every run start pays for it on the web
+    server's threads, and the ORM's subquery and count() cost several times the query itself."""
     qn, table = connection.ops.quote_name, connection.ops.quote_name(Run._meta.db_table)
     statuses = sorted(ACTIVE_STATUSES)
     sql = (

@@ -1,15 +1,10 @@
 """Pay a process's one-off costs when it starts, not on the event loop in the middle of other runs.
 
-The first run of a fresh worker (or of Daphne with the inline executor) used to import the
-HTTP stack under the SDK (aiohttp and the SDK's chat resources), build its TLS trust store
-the channel layer and the price table on the shared event loop: measured, a 100-180 ms stall that every run
-already streaming in that process felt. Called from the Celery worker's `worker_ready` and
-when the ASGI application loads.
-
-Last, the heap built so far (Django, the SDK, pydantic's schemas: about a million objects) is
-moved out of the cycle collector's reach with `gc.freeze()`. Each full collection walked all of
-it: measured, 100-160 ms pauses in the worker and in Daphne every few seconds at 200 runs, every
-token in flight waiting behind them.
+The model SDK's HTTP stack, its TLS trust store, the channel layer and the price table, built on
+the shared loop by a first run, stall every run already streaming there; the Celery worker's
+`worker_ready` and the ASGI application's import build them first. Then the heap built so far (Django, the SDK,
+pydantic's schemas) is moved out of the cycle collector's reach with `gc.freeze()`: full
+collections walking those long-lived objects paused every token in flight.
 """
 
 from __future__ import annotations
