@@ -20,7 +20,7 @@ from django.conf import settings
 
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
-from runs import events, replay, services
+from runs import events, selectors, services
 from runs.admission import admit_start_request
 from runs.db import db_call
 from runs.frames import (
@@ -107,12 +107,12 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._join()
 
     async def _join(self) -> None:
-        run, is_owner = await db_call(replay.run_for_user)(self.run_id, self.user.id)
-        if run is None:
+        run, exists = await db_call(selectors.run_for_socket)(user=self.user, run_id=self.run_id)
+        if run is None and not exists:
             await self.send_json(events.error_frame(f"run {self.run_id} does not exist"))
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        if not is_owner:
+        if run is None:
             await self.send_json(events.error_frame("this run belongs to another user"))
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -124,7 +124,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._replay(self.watch.last_seq)
 
     async def _replay(self, after_seq: int) -> None:
-        result = await db_call(replay.replay_after)(self.run_id, after_seq)
+        result = await db_call(selectors.run_replay)(run_id=self.run_id, after_seq=after_seq)
         self.watch.replaying(after_seq)
         for frame in result.frames:
             await self._forward(frame)
@@ -232,7 +232,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_out(self, out: dict[str, Any] | Gap) -> None:
         if isinstance(out, Gap):
-            filled = await db_call(replay.replay_after)(self.run_id, out.after_seq, out.upto_seq)
+            filled = await db_call(selectors.run_replay)(
+                run_id=self.run_id, after_seq=out.after_seq, upto_seq=out.upto_seq
+            )
             for frame in filled.frames:
                 await self.send_json(frame)
             out = out.frame

@@ -1,7 +1,8 @@
-"""Reads of sessions and their runs, owner-scoped once (superusers read all)."""
+"""Reads of sessions and their runs, owner-scoped once (superusers read all), and a watcher's replay."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -9,7 +10,8 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 
 from playground.scoping import readable_by, writable_by
-from runs.models import Message, Run, Session
+from runs import events
+from runs.models import Message, Run, RunStatus, Session
 from traces.models import Span
 
 
@@ -60,6 +62,42 @@ def run_get_visible(*, user: Any, run_id: int) -> Run:
 def run_get_writable(*, user: Any, run_id: int) -> Run:
     """Only the owner starts, stops or answers a run."""
     return writable_by(Run.objects.all(), user).get(id=run_id)
+
+
+def run_for_socket(*, user: Any, run_id: int) -> tuple[Run | None, bool]:
+    """The run a socket's user may watch and drive, and whether the run exists at all.
+
+    Its owner's only, as for every write: a socket starts, stops and answers the run. One query
+    when it is yours; a second tells someone else's run (4003) from no run (4004).
+    """
+    try:
+        return run_get_writable(user=user, run_id=run_id), True
+    except Run.DoesNotExist:
+        return None, Run.objects.filter(id=run_id).exists()
+
+
+@dataclass
+class Replay:
+    run: Run
+    frames: list[dict[str, Any]]
+    last_seq: int
+
+
+def run_replay(*, run_id: int, after_seq: int, upto_seq: int | None = None) -> Replay:
+    """What a watcher that has seen up to `after_seq` is missing: the stored messages after it (up to
+    `upto_seq`), then a pending input request or the final frame."""
+    run = Run.objects.get(id=run_id)
+    messages = Message.objects.filter(run_id=run_id, seq__gt=after_seq)
+    if upto_seq is not None:
+        messages = messages.filter(seq__lte=upto_seq)
+    frames = [events.message_frame(m) for m in messages.order_by("seq")]
+    last = frames[-1]["seq"] if frames else after_seq
+    if upto_seq is None:
+        if run.input_request_id and run.status == RunStatus.AWAITING_INPUT:
+            frames.append(events.input_request_frame(run))
+        elif run.is_terminal:
+            frames.append(events.final_frame(run, list(run.messages.order_by("seq"))))
+    return Replay(run=run, frames=frames, last_seq=last)
 
 
 def run_messages_after(*, run: Run, after_seq: int) -> QuerySet[Message]:
