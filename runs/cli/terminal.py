@@ -1,8 +1,9 @@
 """Rich rendering of run frames for the terminal commands (`run_team`, `playground_client`).
 
 One `Live` region shows the message being streamed, growing in place; each completed
-message is printed above it as a panel (tool calls and results get their own look). Stored
-messages are deduplicated by `seq`, so a replay after a reconnect prints nothing twice.
+message is printed above it as a panel (tool calls and results get their own look). Frames go
+through the same filter as the server's socket (runs.watch): stored messages are deduplicated
+by `seq` and streamed text by offset, so a replay after a reconnect prints nothing twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.text import Text
 
+from runs.watch import WatchFilter
+
 PALETTE = ["cyan", "magenta", "green", "yellow", "blue", "bright_red", "bright_cyan", "bright_magenta"]
 EXIT_COMPLETE, EXIT_ERROR, EXIT_STOPPED = 0, 1, 2
 
@@ -30,7 +33,7 @@ class Renderer:
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
         self.live = Live(console=self.console, transient=True, refresh_per_second=12, auto_refresh=True)
-        self.last_seq = 0
+        self.watch = WatchFilter(_chunk_frame)
         self.streaming: dict[int, tuple[str, str]] = {}
         self.colors: dict[str, str] = {}
         self.final: dict[str, Any] | None = None
@@ -55,7 +58,16 @@ class Renderer:
 
     # ------------------------------------------------------------ frames
 
+    @property
+    def last_seq(self) -> int:
+        """The last stored message shown: a reconnect asks for what comes after it."""
+        return self.watch.last_seq
+
     def frame(self, frame: dict[str, Any]) -> None:
+        admitted = self.watch.admit(frame)
+        if not isinstance(admitted, dict):
+            return  # shown already (a Gap never comes back: frames that are not live are never ahead)
+        frame = admitted
         kind = frame.get("type")
         if kind == "message":
             self._message(frame)
@@ -77,8 +89,6 @@ class Renderer:
 
     def _chunk(self, frame: dict[str, Any]) -> None:
         seq = int(frame.get("seq", 0))
-        if seq <= self.last_seq:
-            return  # its message is already printed
         data = frame.get("data") or {}
         source, text = self.streaming.get(seq, (str(data.get("source", "")), ""))
         self.streaming[seq] = (source, text + str(data.get("content", "")))
@@ -86,9 +96,6 @@ class Renderer:
 
     def _message(self, frame: dict[str, Any]) -> None:
         seq = int(frame.get("seq", 0))
-        if seq and seq <= self.last_seq:
-            return
-        self.last_seq = max(self.last_seq, seq)
         self.streaming = {s: v for s, v in self.streaming.items() if s > seq}
         self.input_request = None
         self._refresh_live(now=True)  # drop the streamed copy first, or printing above the live region repaints it
@@ -155,6 +162,10 @@ class Renderer:
                          border_style=color, subtitle=subtitle)  # fmt: skip
         text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
         return Panel(Text(text), title=source, title_align="left", border_style=color, subtitle=subtitle)
+
+
+def _chunk_frame(seq: int, source: str, content: str, offset: int) -> dict[str, Any]:
+    return {"type": "message_chunk", "seq": seq, "offset": offset, "data": {"source": source, "content": content}}
 
 
 def _compact(arguments: Any) -> str:
