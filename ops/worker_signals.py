@@ -12,7 +12,6 @@ sweep re-dispatches the queued runs later.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
@@ -25,7 +24,6 @@ from runs import loops
 # every process with the ops app (manage.py commands, the web server), not only in workers.
 
 logger = logging.getLogger(__name__)
-shutting_down = threading.Event()
 released: list[int] = []
 
 
@@ -50,7 +48,6 @@ def _warm_up(sender: Any = None, **kwargs: Any) -> None:
 def _release_runs(sig: Any = None, how: Any = None, exitcode: Any = None, **kwargs: Any) -> None:
     from runs.execution import hand_back_active_runs
 
-    shutting_down.set()
     try:
         released.extend(hand_back_active_runs("worker shutting down"))
         if released:

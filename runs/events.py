@@ -142,6 +142,12 @@ async def request_snapshot(run_id: int, reply_to: str) -> None:
     await layer.group_send(control_group(run_id), {"type": CONTROL_SNAPSHOT, "reply_to": reply_to})
 
 
+async def send_snapshot(reply_to: str, frame: dict[str, Any] | None) -> None:
+    """The worker's answer to one watcher: the text streamed so far of the message in progress, if any."""
+    layer = get_channel_layer()
+    await layer.send(reply_to, {"type": SNAPSHOT_EVENT, "frame": frame})
+
+
 async def signal_stop(run_id: int) -> None:
     layer = get_channel_layer()
     await layer.group_send(control_group(run_id), {"type": CONTROL_STOP})

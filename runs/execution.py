@@ -279,9 +279,9 @@ class Execution:
                 self.cancel.cancel("stop requested")
                 return
             if message.get("type") == events.CONTROL_SNAPSHOT and isinstance(message.get("reply_to"), str):
-                await self._snapshot(layer, message["reply_to"])
+                await self._snapshot(message["reply_to"])
 
-    async def _snapshot(self, layer: Any, reply_to: str) -> None:
+    async def _snapshot(self, reply_to: str) -> None:
         """Send one watcher the text streamed so far of the message in progress (None if there is none).
 
         Chunks still waiting in the pipe overlap it; the watcher's consumer trims them by offset.
@@ -292,7 +292,7 @@ class Execution:
             self.streamed = [text]
             frame = events.chunk_frame(self.run_id, self.streaming_seq, self.streaming_source, text, 0)
         try:
-            await layer.send(reply_to, {"type": events.SNAPSHOT_EVENT, "frame": frame})
+            await events.send_snapshot(reply_to, frame)
         except Exception:  # the watcher goes on without it: its consumer stops waiting after a timeout
             logger.warning("run %s: could not answer a snapshot request", self.run_id, exc_info=True)
 
