@@ -309,6 +309,7 @@ def _copy(message: Message, run_id: int) -> Message:
         models_usage=message.models_usage,
         metadata=message.metadata,
         partial=message.partial,
+        target=message.target,
     )
 
 

@@ -19,7 +19,7 @@ from tests.support.fake_openai import FakeOpenAIThread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_runtime")]
 DONE = {"complete", "error", "stopped"}
-FIELDS = ("seq", "source", "type", "content", "models_usage", "metadata", "partial")
+FIELDS = ("seq", "source", "type", "content", "models_usage", "metadata", "partial", "target")
 
 
 @pytest.fixture

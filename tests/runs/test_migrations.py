@@ -21,7 +21,7 @@ def migrate(targets: list[tuple[str, str | None]]) -> MigrationExecutor:
 @pytest.mark.django_db(transaction=True)
 def test_partial_and_target_leave_metadata_for_their_fields(alice: Any) -> None:
     run = make_run(alice, "complete")
-    before = ("runs", "0003_run_team_version")
+    before = ("runs", "0004_run_forks_and_model_override")
     try:
         old = migrate([before]).loader.project_state([before]).apps
         stored = old.get_model("runs", "Message").objects

@@ -28,3 +28,14 @@ def test_concurrent_appends_keep_seq_unique_and_gapless(alice: Any, requires_pos
     assert seqs == list(range(1, 201))
     assert list(Message.objects.filter(run=run).order_by("seq").values_list("seq", flat=True)) == seqs
     assert Run.objects.get(id=run.id).last_seq == 200
+
+
+@pytest.mark.django_db
+def test_a_fork_copies_every_field_of_its_prefix_a_handoffs_target_too(alice: Any) -> None:
+    parent = make_run(alice, "complete")
+    services.message_append(run_id=parent.id, source="user", type="TextMessage", content="go")
+    services.message_append(run_id=parent.id, source="a", type="HandoffMessage", content="over to b", target="b")
+    parent.refresh_from_db()
+    child = services.run_fork(parent=parent, after_seq=2)
+    copied = list(child.messages.order_by("seq").values_list("seq", "type", "content", "target"))
+    assert copied == [(1, "TextMessage", "go", ""), (2, "HandoffMessage", "over to b", "b")]

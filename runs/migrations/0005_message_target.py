@@ -44,7 +44,7 @@ def target_into_metadata(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("runs", "0003_run_team_version")]
+    dependencies = [("runs", "0004_run_forks_and_model_override")]
 
     operations = [
         migrations.AddField(
