@@ -370,10 +370,25 @@ def errors_from_validation(exc: ValidationError, prefix: str = "") -> list[Confi
 
 
 _UNION_TAGS = {
-    "scripted", "openai", "azure_openai", "assistant", "user_proxy",
-    "max_message", "text_mention", "stop_message", "token_usage", "timeout", "handoff",
-    "source_match", "text_message", "function_call", "external", "cost", "and", "or",
-}  # fmt: skip
+    "scripted",
+    "openai",
+    "azure_openai",
+    "assistant",
+    "user_proxy",
+    "max_message",
+    "text_mention",
+    "stop_message",
+    "token_usage",
+    "timeout",
+    "handoff",
+    "source_match",
+    "text_message",
+    "function_call",
+    "external",
+    "cost",
+    "and",
+    "or",
+}
 
 
 _UNION_FIELDS = {"model", "termination", "participants", "conditions", "replies"}

@@ -62,8 +62,18 @@ def unwrap(data: Any) -> Any:
 
 # Header and field names whose values are credentials. Our config never stores a key
 # (models name an environment variable instead), but default_headers can carry one.
-_SECRET_NAMES = {"api_key", "api-key", "x-api-key", "authorization", "azure_ad_token", "password", "secret",
-                 "client_secret", "access_token", "ocp-apim-subscription-key"}  # fmt: skip
+_SECRET_NAMES = {
+    "api_key",
+    "api-key",
+    "x-api-key",
+    "authorization",
+    "azure_ad_token",
+    "password",
+    "secret",
+    "client_secret",
+    "access_token",
+    "ocp-apim-subscription-key",
+}
 
 
 def redact(value: Any) -> Any:

@@ -79,21 +79,42 @@ class Cluster:
         return proc
 
     def manage(self, *args: str) -> str:
-        out = subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env, check=True,
-                             capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            [str(BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return out.stdout
 
     def daphne(self) -> Proc:
         port = free_port()
-        proc = self.spawn("daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                     "playground.asgi:application"], port)  # fmt: skip
+        proc = self.spawn(
+            "daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"], port
+        )
         wait_http(f"http://127.0.0.1:{port}/api/version", proc.popen)
         return proc
 
     def worker(self, concurrency: int) -> Proc:
-        proc = self.spawn("worker", [str(BIN / "celery"), "-A", "playground", "worker", "--pool", "threads",
-                                     "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-                                     "--loglevel", "WARNING"])  # fmt: skip
+        proc = self.spawn(
+            "worker",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "playground",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "WARNING",
+            ],
+        )
         deadline = time.monotonic() + 60
         log = self.logdir / "worker.log"
         while "ready" not in log.read_text(errors="replace") and time.monotonic() < deadline:
@@ -104,8 +125,11 @@ class Cluster:
 
     def fake_openai(self) -> Proc:
         port = free_port()
-        proc = self.spawn("fake-openai", [str(BIN / "python"), "-m", "tests.support.fake_openai", "--port",
-                                          str(port), "--no-record"], port)  # fmt: skip
+        proc = self.spawn(
+            "fake-openai",
+            [str(BIN / "python"), "-m", "tests.support.fake_openai", "--port", str(port), "--no-record"],
+            port,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

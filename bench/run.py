@@ -91,8 +91,14 @@ class Result:
 
 def team_config(base_url: str, scenario: Scenario) -> dict[str, Any]:
     headers = {"X-Fake-Tokens": str(scenario.tokens), "X-Fake-Rate": str(scenario.rate), "X-Fake-Timestamps": "1"}
-    model = {"provider": "openai", "model": "fake", "base_url": base_url, "default_headers": headers,
-             "max_retries": 0, "timeout": 300}  # fmt: skip
+    model = {
+        "provider": "openai",
+        "model": "fake",
+        "base_url": base_url,
+        "default_headers": headers,
+        "max_retries": 0,
+        "timeout": 300,
+    }
     return {
         "kind": "round_robin",
         "name": "bench",
@@ -153,12 +159,27 @@ def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: floa
         if wanted and proc.name not in wanted:
             continue
         rate = os.environ.get("BENCH_PROFILE_RATE", "250")  # samples a second
-        subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(max(1, round(seconds))), "-r", rate,
-                          "-f", "raw", "--threads",
-                          *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
-                          *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL", "1") == "1" else []),
-                          "-o", f"{profile_dir}/{mode}-{proc.name}.raw"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "-p",
+                str(proc.pid),
+                "-d",
+                str(max(1, round(seconds))),
+                "-r",
+                rate,
+                "-f",
+                "raw",
+                "--threads",
+                *([] if os.environ.get("BENCH_PROFILE_BLOCKING") else ["--nonblocking"]),
+                *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL", "1") == "1" else []),
+                "-o",
+                f"{profile_dir}/{mode}-{proc.name}.raw",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -170,8 +191,9 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_url: str, sc: Scenario) -> Result:
     config = team_config(fake_url, sc)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                                 headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         run_ids = []
         for _ in range(sc.runs):
             response = await http.post("/api/runs", json={"team_config": config})
@@ -247,20 +269,29 @@ def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
         with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS playground_bench WITH (FORCE)")
             conn.execute("CREATE DATABASE playground_bench")
-        env.update(DATABASE_URL="postgres://postgres@127.0.0.1:5432/playground_bench",
-                   REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
-                   CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}", CELERY_QUEUE=f"bench{os.getpid()}",
-                   DEBUG="false", SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnop",
-                   ALLOWED_HOSTS="127.0.0.1,localhost")  # fmt: skip
+        env.update(
+            DATABASE_URL="postgres://postgres@127.0.0.1:5432/playground_bench",
+            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+            CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}",
+            CELERY_QUEUE=f"bench{os.getpid()}",
+            DEBUG="false",
+            SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnop",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+        )
     else:
         env.update(SQLITE_PATH=str(logdir / "bench.sqlite3"))
     cluster = Cluster(env, logdir)
     cluster.manage("migrate", "--noinput", "-v0")
-    token = cluster.manage(
-        "shell", "-c",
-        "from django.contrib.auth import get_user_model as g; from accounts.services import token_create as t;"
-        "u, _ = g().objects.get_or_create(username='bench'); print(t(user=u, name='bench')[1])",
-    ).strip().splitlines()[-1]  # fmt: skip
+    token = (
+        cluster.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model as g; from accounts.services import token_create as t;"
+            "u, _ = g().objects.get_or_create(username='bench'); print(t(user=u, name='bench')[1])",
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     fake = cluster.fake_openai()
     daphne = cluster.daphne()
     if mode == "production":
@@ -269,15 +300,19 @@ def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
 
 
 def print_table(results: list[Result]) -> None:
-    print("\n| mode | scenario | tokens recv/expected | lost | failed runs | p50 ms | p99 ms | max ms "
-          "| per-run tok/s median/min | total tok/s | CPU s (daphne/worker/fake/client) |")  # fmt: skip
+    print(
+        "\n| mode | scenario | tokens recv/expected | lost | failed runs | p50 ms | p99 ms | max ms "
+        "| per-run tok/s median/min | total tok/s | CPU s (daphne/worker/fake/client) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         cpu = "/".join(str(r.cpu_seconds.get(k, "-")) for k in ("daphne", "worker", "fake-openai", "load-client"))
-        print(f"| {r.mode} | {r.scenario} | {r.received_tokens}/{r.expected_tokens} | {r.lost_tokens} "
-              f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} "
-              f"| {r.per_run_tokens_per_s_median}/{r.per_run_tokens_per_s_min} "
-              f"| {r.total_tokens_per_s} | {cpu} |")  # fmt: skip
+        print(
+            f"| {r.mode} | {r.scenario} | {r.received_tokens}/{r.expected_tokens} | {r.lost_tokens} "
+            f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} "
+            f"| {r.per_run_tokens_per_s_median}/{r.per_run_tokens_per_s_min} "
+            f"| {r.total_tokens_per_s} | {cpu} |"
+        )
 
 
 async def main() -> int:

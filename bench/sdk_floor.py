@@ -42,8 +42,10 @@ async def read_streams(base_url: str, runs: int, tokens: int) -> str:
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     await aclose_model_clients()
     per_token_us = cpu / max(1, len(latencies)) * 1e6
-    return (f"| {runs} | {len(latencies)}/{runs * tokens} | {percentile(latencies, 0.5):.1f} "
-            f"| {percentile(latencies, 0.99):.1f} | {cpu:.2f} | {wall:.2f} | {per_token_us:.0f} |")  # fmt: skip
+    return (
+        f"| {runs} | {len(latencies)}/{runs * tokens} | {percentile(latencies, 0.5):.1f} "
+        f"| {percentile(latencies, 0.99):.1f} | {cpu:.2f} | {wall:.2f} | {per_token_us:.0f} |"
+    )
 
 
 def main() -> int:

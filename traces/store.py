@@ -17,19 +17,45 @@ from traces.models import Span
 from traces.records import SpanRecord, to_datetime, to_seconds
 
 _COLUMNS = (
-    "run_id", "trace_id", "span_id", "parent_id", "kind", "name", "started_at", "ended_at", "error",
-    "attributes", "seq", "model", "input_tokens", "output_tokens", "cached_tokens", "cost",
-)  # fmt: skip
+    "run_id",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "kind",
+    "name",
+    "started_at",
+    "ended_at",
+    "error",
+    "attributes",
+    "seq",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost",
+)
 _KEY = ("run_id", "span_id")
 # An open span rewritten once it ends keeps the message it was linked to.
 _KEEP_IF_NULL = ("seq",)
 # How each column comes out of the batch's JSON: PostgreSQL types the record set, SQLite extracts.
 _PG_TYPES = {
-    "run_id": "bigint", "trace_id": "text", "span_id": "text", "parent_id": "text", "kind": "text", "name": "text",
-    "started_at": "timestamptz", "ended_at": "timestamptz", "error": "text", "attributes": "jsonb", "seq": "integer",
-    "model": "text", "input_tokens": "integer", "output_tokens": "integer", "cached_tokens": "integer",
+    "run_id": "bigint",
+    "trace_id": "text",
+    "span_id": "text",
+    "parent_id": "text",
+    "kind": "text",
+    "name": "text",
+    "started_at": "timestamptz",
+    "ended_at": "timestamptz",
+    "error": "text",
+    "attributes": "jsonb",
+    "seq": "integer",
+    "model": "text",
+    "input_tokens": "integer",
+    "output_tokens": "integer",
+    "cached_tokens": "integer",
     "cost": "numeric",
-}  # fmt: skip
+}
 
 
 def _row(record: SpanRecord, *, sqlite: bool) -> list[Any]:

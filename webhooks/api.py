@@ -93,9 +93,12 @@ def webhook_create(request: HttpRequest, payload: WebhookIn) -> Status:
     if team is None:
         raise ApiError(400, "Unknown team.", [{"path": "team_id", "message": f"no team {payload.team_id} you can use"}])
     webhook = Webhook.objects.create(
-        owner_id=_user_id(request), team=team, url=_checked_url(payload.url),
-        secret=payload.secret or secrets.token_urlsafe(32), active=payload.active,
-    )  # fmt: skip
+        owner_id=_user_id(request),
+        team=team,
+        url=_checked_url(payload.url),
+        secret=payload.secret or secrets.token_urlsafe(32),
+        active=payload.active,
+    )
     return Status(201, webhook)
 
 

@@ -123,8 +123,9 @@ def _hook_call(run_id: int, path: str) -> HookCall:
         logger.exception("run hook %s failed", path)
         status, error, trace = HookCall.Status.FAILED, f"{type(exc).__name__}: {exc}", traceback.format_exc()
     duration = (time.perf_counter() - started) * 1000
-    return HookCall.objects.create(run_id=run_id, hook=path, status=status, error=error, traceback=trace,
-                                   duration_ms=duration)  # fmt: skip
+    return HookCall.objects.create(
+        run_id=run_id, hook=path, status=status, error=error, traceback=trace, duration_ms=duration
+    )
 
 
 async def _await(awaitable: Any) -> Any:
@@ -215,9 +216,16 @@ def _webhook_attempt(webhook_id: int, run_id: int, delivery_id: str, attempt: in
     if code is not None and not success:
         error = f"HTTP {code}"
     delivery = WebhookDelivery.objects.create(
-        webhook=webhook, run_id=run_id, delivery_id=delivery_id, attempt=attempt, success=success,
-        status_code=code, response_excerpt=excerpt, error=error, duration_ms=(time.perf_counter() - started) * 1000,
-    )  # fmt: skip
+        webhook=webhook,
+        run_id=run_id,
+        delivery_id=delivery_id,
+        attempt=attempt,
+        success=success,
+        status_code=code,
+        response_excerpt=excerpt,
+        error=error,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
     retry = not success and not permanent and attempt < settings.WEBHOOK_MAX_ATTEMPTS
     level = logging.INFO if success else logging.WARNING
     logger.log(level, "webhook %s attempt %s: %s", webhook_id, attempt, code or error)

@@ -55,8 +55,18 @@ _DESCRIPTIONS = {
     "FunctionTool": "A tool wrapping a Python function.",
     "UnboundedChatCompletionContext": "A chat completion context that keeps all messages.",
 }
-_MODEL_FIELDS = ("model", "base_url", "organization", "azure_endpoint", "azure_deployment", "api_version",
-                 "temperature", "max_tokens", "timeout", "max_retries")  # fmt: skip
+_MODEL_FIELDS = (
+    "model",
+    "base_url",
+    "organization",
+    "azure_endpoint",
+    "azure_deployment",
+    "api_version",
+    "temperature",
+    "max_tokens",
+    "timeout",
+    "max_retries",
+)
 
 
 def export_team(config: TeamConfig, *, flavor: Flavor = "0.7") -> dict[str, Any]:

@@ -22,14 +22,32 @@ from agents_app.config import (
 _ASSISTANT_SAME = ("name", "description", "tool_call_summary_format", "max_tool_iterations")
 _ASSISTANT_HANDLED = {
     *_ASSISTANT_SAME,
-    "model_client", "tools", "workbench", "handoffs", "model_context", "memory", "system_message",
-    "model_client_stream", "reflect_on_tool_use", "metadata", "structured_message_factory",
-}  # fmt: skip
-_TEAM_HANDLED = {
-    "name", "description", "participants", "termination_condition", "max_turns", "emit_team_events",
-    "model_client", "selector_prompt", "allow_repeated_speaker", "max_selector_attempts", "model_client_streaming",
+    "model_client",
+    "tools",
+    "workbench",
+    "handoffs",
     "model_context",
-}  # fmt: skip
+    "memory",
+    "system_message",
+    "model_client_stream",
+    "reflect_on_tool_use",
+    "metadata",
+    "structured_message_factory",
+}
+_TEAM_HANDLED = {
+    "name",
+    "description",
+    "participants",
+    "termination_condition",
+    "max_turns",
+    "emit_team_events",
+    "model_client",
+    "selector_prompt",
+    "allow_repeated_speaker",
+    "max_selector_attempts",
+    "model_client_streaming",
+    "model_context",
+}
 
 
 def import_team_component(ctx: Ctx, value: Any, path: str) -> TeamConfig | None:

@@ -180,8 +180,9 @@ class PlaygroundClient:
             if status is not None:
                 return exit_code(status)
             delay = min(5.0, 0.25 * 2 ** min(failures, 5))
-            self.console.print(Text(f"connection lost; reconnecting after seq {self.renderer.last_seq}…",
-                                    style="yellow"))  # fmt: skip
+            self.console.print(
+                Text(f"connection lost; reconnecting after seq {self.renderer.last_seq}…", style="yellow")
+            )
             await asyncio.sleep(delay)
 
     async def _session(self, conn: ClientConnection) -> None:

@@ -131,8 +131,11 @@ class Renderer:
     def final_status(self) -> str | None:
         if self.final is None:
             return None
-        return "complete" if self.final.get("type") == "result" else ("error" if self.final.get("status") == "error"
-                                                                         else "stopped")  # fmt: skip
+        return (
+            "complete"
+            if self.final.get("type") == "result"
+            else ("error" if self.final.get("status") == "error" else "stopped")
+        )
 
     # ------------------------------------------------------------ one message
 
@@ -158,8 +161,13 @@ class Renderer:
             return Panel(body, title=f"{source} · tool result", title_align="left", border_style="yellow")
         if kind == "HandoffMessage":
             target = data.get("target") or "?"
-            return Panel(Text(str(content)), title=f"{source} → {target} (handoff)", title_align="left",
-                         border_style=color, subtitle=subtitle)  # fmt: skip
+            return Panel(
+                Text(str(content)),
+                title=f"{source} → {target} (handoff)",
+                title_align="left",
+                border_style=color,
+                subtitle=subtitle,
+            )
         text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
         return Panel(Text(text), title=source, title_align="left", border_style=color, subtitle=subtitle)
 

@@ -74,9 +74,13 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
         run_id=first.id, source="writer", type="TextMessage", content="hi", models_usage={"prompt_tokens": 3}
     )
     waiting = make_run(
-        alice, status="awaiting_input", session=session, input_request_id="req1", input_prompt="Your answer?",
+        alice,
+        status="awaiting_input",
+        session=session,
+        input_request_id="req1",
+        input_prompt="Your answer?",
         input_source="user_proxy",
-    )  # fmt: skip
+    )
     make_run(alice, task="elsewhere")  # not in this session
     page = alice_api.get(f"/api/sessions/{session.id}/runs").json()
     assert page["count"] == 2
@@ -84,9 +88,16 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
     assert [r["id"] for r in runs] == [first.id, waiting.id]
     assert [m["seq"] for m in runs[0]["messages"]] == [1, 2]
     assert runs[0]["messages"][1] | {"created_at": None} == {
-        "seq": 2, "source": "writer", "type": "TextMessage", "content": "hi", "models_usage": {"prompt_tokens": 3},
-        "metadata": {}, "partial": False, "target": "", "created_at": None,
-    }  # fmt: skip
+        "seq": 2,
+        "source": "writer",
+        "type": "TextMessage",
+        "content": "hi",
+        "models_usage": {"prompt_tokens": 3},
+        "metadata": {},
+        "partial": False,
+        "target": "",
+        "created_at": None,
+    }
     assert runs[0]["input_request"] is None and runs[0]["last_seq"] == 2
     assert runs[1]["status"] == "awaiting_input"
     expected = {"id": "req1", "prompt": "Your answer?", "source": "user_proxy", "deadline": None}

@@ -127,10 +127,13 @@ def test_export_redacts_a_key_hidden_in_headers_or_text(
             "kind": "assistant",
             "name": "remote",
             "system_message": f"my key is {PLANTED_KEY}",
-            "model": {"provider": "openai", "model": "gpt-4o-mini",
-                      "default_headers": {"Authorization": "Bearer sk-other-secret-value"}},
+            "model": {
+                "provider": "openai",
+                "model": "gpt-4o-mini",
+                "default_headers": {"Authorization": "Bearer sk-other-secret-value"},
+            },
         }
-    )  # fmt: skip
+    )
     team = make_team(alice, config=config)
     for fmt in ("native", "autogen"):
         content = alice_api.get(f"/api/teams/{team.id}/export?format={fmt}").content

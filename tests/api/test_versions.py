@@ -184,8 +184,11 @@ def test_diff_names_the_changed_paths(alice_api: Client) -> None:
     changes = {c["path"]: c for c in diff["changes"]}
     assert (diff["base"], diff["other"]) == (1, 2)
     assert changes["participants[0].model.replies[0]"] == {
-        "path": "participants[0].model.replies[0]", "change": "changed", "old": "Hello there.", "new": "new words"
-    }  # fmt: skip
+        "path": "participants[0].model.replies[0]",
+        "change": "changed",
+        "old": "Hello there.",
+        "new": "new words",
+    }
     assert changes["participants[1]"]["change"] == "added" and changes["participants[1]"]["new"]["name"] == "critic"
     assert changes["termination.max_messages"]["old"] == 2 and changes["termination.max_messages"]["new"] == 5
     assert changes["description"]["new"] == "now described"

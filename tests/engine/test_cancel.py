@@ -142,8 +142,12 @@ async def test_cancel_interrupts_a_paced_http_stream(fake_server: FakeOpenAIThre
 
 
 async def test_cancel_while_waiting_for_response_headers(fake_server: FakeOpenAIThread, openai_clients: None) -> None:
-    model = {"provider": "openai", "model": "fake-hang", "base_url": fake_server.base_url,
-             "default_headers": {"X-Fake-Key": "cancel-headers"}}  # fmt: skip
+    model = {
+        "provider": "openai",
+        "model": "fake-hang",
+        "base_url": fake_server.base_url,
+        "default_headers": {"X-Fake-Key": "cancel-headers"},
+    }
     config = team("round_robin", [{"kind": "assistant", "name": "a", "model": model}])
     token = CancellationToken()
     events: list[Any] = []

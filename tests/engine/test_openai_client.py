@@ -185,8 +185,13 @@ async def test_a_server_key_never_goes_to_a_base_url_the_operator_did_not_list(f
 
 
 async def test_a_server_key_never_goes_to_an_unlisted_azure_endpoint(fake_server: FakeOpenAIThread) -> None:
-    config = AzureOpenAIModel(provider="azure_openai", model="fake", azure_endpoint=fake_server.base_url,
-                              api_version="2024-06-01", default_headers={"X-Fake-Key": "azure-untrusted"})  # fmt: skip
+    config = AzureOpenAIModel(
+        provider="azure_openai",
+        model="fake",
+        azure_endpoint=fake_server.base_url,
+        api_version="2024-06-01",
+        default_headers={"X-Fake-Key": "azure-untrusted"},
+    )
     with pytest.raises(ModelCallError, match="MODEL_KEY_HOSTS") as info:
         async for _ in model_client(config, {"AZURE_OPENAI_API_KEY": "az-server-key"}).stream(MESSAGES):
             pass
@@ -320,8 +325,13 @@ def test_warm_up_leaves_nothing_for_the_first_stream_to_import(fake_server: Fake
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, fake_server.base_url, mode], check=True,
-                         capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", WARM_UP_PROBE, fake_server.base_url, mode],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     imported = json.loads(out.strip().splitlines()[-1].replace("'", '"'))
     if mode == "cold":
         assert "truststore" in imported  # the probe does see lazy imports

@@ -126,8 +126,14 @@ def test_staff_can_neither_pick_nor_give_away_anyone_elses_objects(client: Clien
     refused = client.post("/admin/runs/session/add/", {"name": "s", "team": bobs_team.id, "carry_context": "on"})
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
     assert 'name="owner"' not in client.get("/admin/agents_app/team/add/").content.decode()
-    created = client.post("/admin/agents_app/team/add/", {
-        "name": "made-in-admin", "description": "", "config": json.dumps(SCRIPTED_TEAM), "gallery_name": "",
-    })  # fmt: skip
+    created = client.post(
+        "/admin/agents_app/team/add/",
+        {
+            "name": "made-in-admin",
+            "description": "",
+            "config": json.dumps(SCRIPTED_TEAM),
+            "gallery_name": "",
+        },
+    )
     assert created.status_code == 302, created.content.decode()[:3000]
     assert Team.objects.get(name="made-in-admin").owner == alice

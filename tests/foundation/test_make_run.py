@@ -62,9 +62,15 @@ def assert_demo_opens_its_admin(base: str) -> None:
         form = http.get("/admin/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
         assert token is not None
-        login = http.post("/admin/login/?next=/admin/", data={
-            "csrfmiddlewaretoken": token.group(1), "username": "demo", "password": "demo-pass-123", "next": "/admin/",
-        })  # fmt: skip
+        login = http.post(
+            "/admin/login/?next=/admin/",
+            data={
+                "csrfmiddlewaretoken": token.group(1),
+                "username": "demo",
+                "password": "demo-pass-123",
+                "next": "/admin/",
+            },
+        )
         assert login.status_code == 302 and login.headers["location"] == "/admin/", login.text[:2000]
         runs = http.get("/admin/runs/run/")
         assert runs.status_code == 200 and "Select run to change" in runs.text

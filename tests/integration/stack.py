@@ -71,17 +71,40 @@ class Stack:
         bin_dir = Path(sys.executable).parent
         self.worker = self._spawn(
             f"worker-{name}",
-            [str(bin_dir / "celery"), "-A", "playground", "worker", "--pool", "threads", "--concurrency", "20",
-             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-        )  # fmt: skip
+            [
+                str(bin_dir / "celery"),
+                "-A",
+                "playground",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "20",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+        )
         self.wait_for_log(f"worker-{name}", "ready", self.worker)
 
     def start_beat(self) -> None:
         bin_dir = Path(sys.executable).parent
         self.beat = self._spawn(
-            "beat", [str(bin_dir / "celery"), "-A", "playground", "beat", "--loglevel", "INFO",
-                     "--schedule", str(self.logdir / "beat-schedule")],
-        )  # fmt: skip
+            "beat",
+            [
+                str(bin_dir / "celery"),
+                "-A",
+                "playground",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.logdir / "beat-schedule"),
+            ],
+        )
 
     def kill_worker(self) -> None:
         assert self.worker is not None

@@ -198,11 +198,13 @@ async def test_twenty_reconnects_give_the_same_transcript(live: Stack, alice: An
     ports = [port for _, port in live.daphnes]
     steady: list[dict[str, Any]] = []
     choppy: list[dict[str, Any]] = []
+    started = asyncio.Event()
 
     async def uninterrupted() -> None:
         async with ws(ports[0], run_id, alice_token) as conn:
             await recv(conn)
             await conn.send('{"type": "start", "task": "Chat"}')
+            started.set()
             await recv_until(conn, {"result", "completion"}, steady)
 
     async def reconnecting() -> None:
@@ -222,7 +224,7 @@ async def test_twenty_reconnects_give_the_same_transcript(live: Stack, alice: An
             await recv_until(conn, {"result", "completion"}, choppy)
 
     first = asyncio.create_task(uninterrupted())
-    await asyncio.sleep(0.2)
+    await started.wait()
     await asyncio.gather(first, reconnecting())
     assert messages(steady) == await stored(run_id), live.logs()
     assert messages(choppy) == messages(steady)

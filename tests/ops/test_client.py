@@ -27,8 +27,9 @@ def server(tmp_path: Path) -> Iterator[str]:
     env.pop("REDIS_URL", None)
     with open(tmp_path / "daphne.log", "wb") as log:
         daphne = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
-        proc = subprocess.Popen([*daphne, "playground.asgi:application"], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [*daphne, "playground.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             wait_http(f"http://127.0.0.1:{port}/api/version", proc)
             yield f"127.0.0.1:{port}"
@@ -49,8 +50,12 @@ def test_scripted_run_to_completion_of_a_team_given_by_name(server: str, alice: 
     writers = team(alice, "writer_critic")
     done = subprocess.run(
         client("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "-m", "A poem"),
-        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Run complete" in done.stdout and "APPROVE" in done.stdout
     run = Run.objects.get(owner=alice)
@@ -63,10 +68,23 @@ def test_input_request_is_answered_at_the_prompt(server: str, alice: Any, alice_
     humans = team(alice, "human_in_the_loop")
     run = Run.objects.create(owner=alice, team=humans, team_config=humans.config)
     child = pexpect.spawn(
-        sys.executable, ["manage.py", "playground_client", "--server", f"ws://{server}/runs/{run.id}",
-                         "--token", alice_token, "-m", "Draft a picnic note"],
-        cwd=str(ROOT), env=subprocess_env(), encoding="utf-8", timeout=60, dimensions=(50, 120),
-    )  # fmt: skip
+        sys.executable,
+        [
+            "manage.py",
+            "playground_client",
+            "--server",
+            f"ws://{server}/runs/{run.id}",
+            "--token",
+            alice_token,
+            "-m",
+            "Draft a picnic note",
+        ],
+        cwd=str(ROOT),
+        env=subprocess_env(),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
     child.expect(r"TERMINATE to finish\): ")
     child.sendline("Mention the frisbee")
     child.expect(r"TERMINATE to finish\): ")
@@ -82,10 +100,24 @@ def test_input_request_is_answered_at_the_prompt(server: str, alice: Any, alice_
 def test_interactive_ping_and_stop_exit_non_zero(server: str, alice: Any, alice_token: str) -> None:
     humans = team(alice, "human_in_the_loop")
     child = pexpect.spawn(
-        sys.executable, ["manage.py", "playground_client", "--server", f"http://{server}", "--team", str(humans.id),
-                         "--token", alice_token, "-i"],
-        cwd=str(ROOT), env=subprocess_env(), encoding="utf-8", timeout=60, dimensions=(50, 120),
-    )  # fmt: skip
+        sys.executable,
+        [
+            "manage.py",
+            "playground_client",
+            "--server",
+            f"http://{server}",
+            "--team",
+            str(humans.id),
+            "--token",
+            alice_token,
+            "-i",
+        ],
+        cwd=str(ROOT),
+        env=subprocess_env(),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
     child.expect("Task: ")
     child.sendline("ping")
     child.expect("pong")
@@ -104,8 +136,14 @@ def test_interactive_ping_and_stop_exit_non_zero(server: str, alice: Any, alice_
 
 def test_bad_token_is_refused(server: str, alice: Any) -> None:
     run = Run.objects.create(owner=alice, team_config=gallery_config("writer_critic"))
-    done = subprocess.run(client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x"),
-                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x"),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 3 and "not authenticated" in done.stdout
 
 

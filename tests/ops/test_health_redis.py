@@ -30,10 +30,22 @@ class Redis:
     def start(self) -> None:
         log = open(self.logdir / f"redis-{time.monotonic_ns()}.log", "wb")
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--daemonize", "no"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         import redis
 
@@ -96,8 +108,10 @@ def test_health_follows_redis_down_and_back(transactional_db: Any, redis_server:
         code, body = health(port)
         assert code == 200, (body, stack.logs())
         assert {k: v["status"] for k, v in body["checks"].items() if v["required"]} == {
-            "database": "ok", "channel_layer": "ok", "broker": "ok",
-        }  # fmt: skip
+            "database": "ok",
+            "channel_layer": "ok",
+            "broker": "ok",
+        }
         assert body["checks"]["worker"]["required"] is False  # no worker here: reported, not fatal
 
         redis_server.kill()

@@ -53,20 +53,35 @@ def make_stack(transactional_db: Any, tmp_path: Path) -> Iterator[Any]:
     from django.db import connection
 
     with connection.cursor() as cursor:  # subprocesses are gone; drop anything left so the test DB can go
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 def restart_daphne_on(stack: Stack, port: int) -> None:
-    proc = stack._spawn("daphne", [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-                                   "playground.asgi:application"])  # fmt: skip
+    proc = stack._spawn(
+        "daphne",
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "playground.asgi:application",
+        ],
+    )
     stack.daphnes.append((proc, port))
     wait_http(f"http://127.0.0.1:{port}/api/version", proc)
 
 
 def start_run(port: int, token: str, team_id: int) -> Run:
-    created = httpx.post(f"http://127.0.0.1:{port}/api/runs", json={"team_id": team_id, "task": "Go"},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+    created = httpx.post(
+        f"http://127.0.0.1:{port}/api/runs",
+        json={"team_id": team_id, "task": "Go"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert created.status_code == 201, created.text
     return Run.objects.get(id=created.json()["id"])
 
@@ -78,10 +93,25 @@ def test_client_resumes_after_the_server_restarts(make_stack: Any, alice: Any, a
     team = Team.objects.create(owner=alice, name="chatter", config=chatter(turns=24, tokens_per_second=40))
     lines: list[str] = []
     client = subprocess.Popen(
-        [sys.executable, "manage.py", "playground_client", "--server", f"http://127.0.0.1:{port}", "--team",
-         str(team.id), "--token", alice_token, "-m", "Chat"],
-        cwd=ROOT, env=subprocess_env(COLUMNS="120"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "playground_client",
+            "--server",
+            f"http://127.0.0.1:{port}",
+            "--team",
+            str(team.id),
+            "--token",
+            alice_token,
+            "-m",
+            "Chat",
+        ],
+        cwd=ROOT,
+        env=subprocess_env(COLUMNS="120"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert client.stdout is not None
     reader = threading.Thread(target=lambda: lines.extend(iter(client.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     reader.start()
@@ -104,12 +134,16 @@ def test_client_resumes_after_the_server_restarts(make_stack: Any, alice: Any, a
         assert output.count(message.content) == 1, (message.seq, output)
 
 
-def test_hooks_and_webhooks_run_as_celery_tasks(make_stack: Any, alice: Any, alice_token: str,
-                                                receiver: Receiver) -> None:  # fmt: skip
+def test_hooks_and_webhooks_run_as_celery_tasks(
+    make_stack: Any, alice: Any, alice_token: str, receiver: Receiver
+) -> None:
     from webhooks.models import Webhook
 
-    stack = make_stack(PLAYGROUND_RUN_HOOKS="tests.webhooks.hooks.explode,tests.webhooks.hooks.record_id",
-                       WEBHOOK_BACKOFF_SECONDS="0.05", WORKER_HEARTBEAT_INTERVAL_SECONDS="1")  # fmt: skip
+    stack = make_stack(
+        PLAYGROUND_RUN_HOOKS="tests.webhooks.hooks.explode,tests.webhooks.hooks.record_id",
+        WEBHOOK_BACKOFF_SECONDS="0.05",
+        WORKER_HEARTBEAT_INTERVAL_SECONDS="1",
+    )
     port = stack.start_daphne()
     stack.start_worker()
     stack.start_beat()

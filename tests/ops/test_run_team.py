@@ -38,9 +38,14 @@ def autogen_team(tmp_path: Path, fake_openai: FakeOpenAIThread) -> Path:
 
 def run_team(*args: str) -> pexpect.spawn:
     return pexpect.spawn(
-        sys.executable, ["manage.py", "run_team", *args, "--user", "alice"], cwd=str(ROOT), env=subprocess_env(),
-        encoding="utf-8", timeout=60, dimensions=(50, 120),
-    )  # fmt: skip
+        sys.executable,
+        ["manage.py", "run_team", *args, "--user", "alice"],
+        cwd=str(ROOT),
+        env=subprocess_env(),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 120),
+    )
 
 
 def finish(child: pexpect.spawn) -> int:

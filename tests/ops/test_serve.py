@@ -27,8 +27,13 @@ async def test_sigterm_closes_websockets_with_going_away(tmp_path: Path) -> None
     env.pop("REDIS_URL", None)
     env.pop("DATABASE_URL", None)
     with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port),
-                                 "playground.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=log)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
     try:
         await asyncio.to_thread(wait_http, f"http://127.0.0.1:{port}/api/version", proc)
         # Accepted, then waiting for an auth frame: an open socket the server has to close.

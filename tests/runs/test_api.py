@@ -93,11 +93,15 @@ def test_answer_an_input_request_over_rest(alice_token: str) -> None:
     run = wait_for(created["id"], {"awaiting_input"})
     pending = client.get(f"/api/runs/{run.id}").json()["input_request"]
     assert pending["id"] == run.input_request_id and pending["prompt"]
-    stale = client.post(f"/api/runs/{run.id}/input", {"response": "x", "request_id": "nope"},
-                        content_type="application/json")  # fmt: skip
+    stale = client.post(
+        f"/api/runs/{run.id}/input", {"response": "x", "request_id": "nope"}, content_type="application/json"
+    )
     assert stale.status_code == 409
-    answer = client.post(f"/api/runs/{run.id}/input", {"response": "TERMINATE", "request_id": pending["id"]},
-                         content_type="application/json")  # fmt: skip
+    answer = client.post(
+        f"/api/runs/{run.id}/input",
+        {"response": "TERMINATE", "request_id": pending["id"]},
+        content_type="application/json",
+    )
     assert answer.status_code == 200 and answer.json()["content"] == "TERMINATE"
     assert wait_for(run.id, {"complete"}).stop_reason
 
@@ -106,8 +110,11 @@ def test_stop_over_rest_keeps_partial_and_reason(alice_token: str) -> None:
     client = api(alice_token)
     config = gallery_config("long_story", tokens_per_second=100)
     story = config["participants"][0]
-    opener = {"kind": "assistant", "name": "opener", "model": {"provider": "scripted", "replies": ["Once upon a time."],
-                                                               "tokens_per_second": 0}}  # fmt: skip
+    opener = {
+        "kind": "assistant",
+        "name": "opener",
+        "model": {"provider": "scripted", "replies": ["Once upon a time."], "tokens_per_second": 0},
+    }
     config["participants"] = [opener, story]
     config["termination"] = {"type": "max_message", "max_messages": 3}
     created = create(client, team_config=config)
@@ -160,7 +167,7 @@ def test_unauthenticated_is_401() -> None:
                 }
             },
             "provider",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_run_requests_name_the_field(alice_token: str, body: dict[str, Any], path: str) -> None:
@@ -180,7 +187,8 @@ def test_active_run_cap_answers_429(alice_token: str, settings: Any) -> None:
     settings.RUN_MAX_ACTIVE_PER_USER = 1
     client = api(alice_token)
     create(client, team_config=gallery_config("human_in_the_loop"), task="first")
-    response = client.post("/api/runs", {"team_config": gallery_config("writer_critic"), "task": "second"},
-                           content_type="application/json")  # fmt: skip
+    response = client.post(
+        "/api/runs", {"team_config": gallery_config("writer_critic"), "task": "second"}, content_type="application/json"
+    )
     assert response.status_code == 429 and "limit is 1" in response.json()["detail"]
     assert Run.objects.count() == 1

@@ -282,8 +282,9 @@ async def test_foreign_origin_is_refused_and_no_origin_is_allowed(writer_run: in
 
     from playground.asgi import application
 
-    evil = WebsocketCommunicator(application, f"/runs/{writer_run}?token={alice_token}",
-                                 headers=[(b"origin", b"https://evil.example")])  # fmt: skip
+    evil = WebsocketCommunicator(
+        application, f"/runs/{writer_run}?token={alice_token}", headers=[(b"origin", b"https://evil.example")]
+    )
     connected, _ = await evil.connect(timeout=5)
     assert not connected
     script = WebsocketCommunicator(application, f"/runs/{writer_run}?token={alice_token}")
@@ -298,8 +299,11 @@ async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any,
 
     with FakeOpenAIThread() as server:
         model = {"provider": "openai", "model": "fake-stream-error", "base_url": server.base_url, "max_retries": 0}
-        config = {"kind": "round_robin", "name": "failing",
-                  "participants": [{"kind": "assistant", "name": "writer", "model": model}]}  # fmt: skip
+        config = {
+            "kind": "round_robin",
+            "name": "failing",
+            "participants": [{"kind": "assistant", "name": "writer", "model": model}],
+        }
         run_id = await sync_to_async(create_run)(alice, config)
         comm = await connect(f"/runs/{run_id}?token={alice_token}")
         await receive(comm)

@@ -43,8 +43,16 @@ def _free_port() -> int:
 
 def _server_env(db_path: Path) -> dict[str, str]:
     # Embedded mode, and no model keys: the OpenAI demo teams must fail the same way everywhere.
-    drop = ("DATABASE_URL", "REDIS_URL", "RUN_EXECUTOR", "CHANNEL_LAYER_BACKEND", "SECRET_KEY", "DEBUG",
-            "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")  # fmt: skip
+    drop = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "RUN_EXECUTOR",
+        "CHANNEL_LAYER_BACKEND",
+        "SECRET_KEY",
+        "DEBUG",
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+    )
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PYTEST")}
     env.update(
         DJANGO_SETTINGS_MODULE="playground.settings",
@@ -81,8 +89,11 @@ class Server:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [daphne, "-b", "127.0.0.1", "-p", str(self.port), "playground.asgi:application"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         _wait_http(f"{self.base_url}/api/version", self.proc, self.log)
 
     def stop(self) -> None:

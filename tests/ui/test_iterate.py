@@ -110,9 +110,13 @@ def test_compare_two_runs_side_by_side(page: Any, server: Server) -> None:
     expect(page.get_by_label(f"Compare run {a}", exact=True)).to_be_checked()
 
     # For anyone else it is a 404.
-    server.manage("shell", "-c", "from django.contrib.auth.models import User; "
-                  "User.objects.filter(username='mallory').exists() or "
-                  "User.objects.create_user('mallory', password='mallory-password-1')")  # fmt: skip
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.filter(username='mallory').exists() or "
+        "User.objects.create_user('mallory', password='mallory-password-1')",
+    )
     page.context.clear_cookies()
     login(page, "mallory", "mallory-password-1")
     response = page.goto(f"/compare/?runs={a},{b}")

@@ -99,9 +99,13 @@ def test_run_page_replays_finished_run(page: Any, server: Server) -> None:
 
     # Someone else's run is a 404.
     run_url = page.url
-    server.manage("shell", "-c", "from django.contrib.auth.models import User; "
-                  "User.objects.filter(username='mallory').exists() or "
-                  "User.objects.create_user('mallory', password='mallory-password-1')")  # fmt: skip
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.filter(username='mallory').exists() or "
+        "User.objects.create_user('mallory', password='mallory-password-1')",
+    )
     page.context.clear_cookies()
     login(page, "mallory", "mallory-password-1")
     response = page.goto(run_url)

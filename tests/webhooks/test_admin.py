@@ -27,8 +27,15 @@ def test_admin_lists_attempts_and_hides_the_secret(admin_client: Client, alice: 
     team = Team.objects.create(owner=alice, name="t", config=gallery_config("writer_critic"))
     run = Run.objects.create(owner=alice, team=team, team_config=team.config, status="complete")
     webhook = Webhook.objects.create(owner=alice, team=team, url="https://example.com/h", secret="top-secret-value-123")
-    WebhookDelivery.objects.create(webhook=webhook, run=run, delivery_id="d1", attempt=1, status_code=503,
-                                   error="HTTP 503", response_excerpt="busy")  # fmt: skip
+    WebhookDelivery.objects.create(
+        webhook=webhook,
+        run=run,
+        delivery_id="d1",
+        attempt=1,
+        status_code=503,
+        error="HTTP 503",
+        response_excerpt="busy",
+    )
     HookCall.objects.create(run=run, hook="myproject.hooks.notify", status="failed", error="RuntimeError: boom")
     change = admin_client.get(f"/admin/webhooks/webhook/{webhook.id}/change/")
     assert change.status_code == 200 and b"top-secret-value-123" not in change.content
@@ -42,10 +49,18 @@ def test_admin_lists_attempts_and_hides_the_secret(admin_client: Client, alice: 
 def test_saving_without_a_secret_keeps_the_old_one(admin_client: Client, alice: Any) -> None:
     team = Team.objects.create(owner=alice, name="t", config=gallery_config("writer_critic"))
     webhook = Webhook.objects.create(owner=alice, team=team, url="https://example.com/h", secret="top-secret-value-123")
-    response = admin_client.post(f"/admin/webhooks/webhook/{webhook.id}/change/", {
-        "owner": alice.id, "team": team.id, "url": "https://example.com/other", "secret": "", "active": "on",
-        "deliveries-TOTAL_FORMS": "0", "deliveries-INITIAL_FORMS": "0",
-    })  # fmt: skip
+    response = admin_client.post(
+        f"/admin/webhooks/webhook/{webhook.id}/change/",
+        {
+            "owner": alice.id,
+            "team": team.id,
+            "url": "https://example.com/other",
+            "secret": "",
+            "active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302, response.content[:2000]
     webhook.refresh_from_db()
     assert webhook.url == "https://example.com/other" and webhook.secret == "top-secret-value-123"

@@ -200,8 +200,11 @@ def test_https_delivery_verifies_the_certificate_against_the_url_host(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     real_getaddrinfo = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real_getaddrinfo(
-        "127.0.0.1" if host.endswith(".tls.test") else host, *a, **k))  # fmt: skip
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real_getaddrinfo("127.0.0.1" if host.endswith(".tls.test") else host, *a, **k),
+    )
     with ca.cert_pem.tempfile() as ca_file:
         monkeypatch.setattr(certifi, "where", lambda: ca_file)  # httpx's default trust store: our test CA only
         try:
@@ -222,10 +225,12 @@ def test_https_delivery_verifies_the_certificate_against_the_url_host(
 
 @pytest.mark.parametrize(
     ("url", "called", "host", "tls_name"),
-    [("https://127.0.0.1/hook?x=1", "https://127.0.0.1:443/hook?x=1", "127.0.0.1", "127.0.0.1"),
-     ("http://127.0.0.1:8080/a#frag", "http://127.0.0.1:8080/a", "127.0.0.1:8080", None),
-     ("https://[::1]:8443/h", "https://[::1]:8443/h", "[::1]:8443", "::1")],
-)  # fmt: skip
+    [
+        ("https://127.0.0.1/hook?x=1", "https://127.0.0.1:443/hook?x=1", "127.0.0.1", "127.0.0.1"),
+        ("http://127.0.0.1:8080/a#frag", "http://127.0.0.1:8080/a", "127.0.0.1:8080", None),
+        ("https://[::1]:8443/h", "https://[::1]:8443/h", "[::1]:8443", "::1"),
+    ],
+)
 def test_resolved_target_keeps_the_host_for_the_header_and_the_certificate(
     url: str, called: str, host: str, tls_name: str | None
 ) -> None:
@@ -243,10 +248,22 @@ def test_webhooks_fire_only_for_the_owners_runs_of_active_hooks(alice: Any, bob:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://example.com/x", "file:///etc/passwd", "http://user:pw@example.com/", "http:///nohost", "not a url",
-     "http://127.0.0.1/", "http://localhost:8000/", "http://10.1.2.3/", "http://169.254.169.254/latest",
-     "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://192.168.0.1/", "http://0.0.0.0/"],
-)  # fmt: skip
+    [
+        "ftp://example.com/x",
+        "file:///etc/passwd",
+        "http://user:pw@example.com/",
+        "http:///nohost",
+        "not a url",
+        "http://127.0.0.1/",
+        "http://localhost:8000/",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/latest",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://192.168.0.1/",
+        "http://0.0.0.0/",
+    ],
+)
 def test_unsafe_urls_are_refused(url: str) -> None:
     with pytest.raises(UnsafeURL):
         check_url(url, allow_private=False)
@@ -257,8 +274,9 @@ def test_api_scopes_webhooks_and_never_returns_the_secret(
 ) -> None:
     client = Client()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {alice_token}"}
-    created = client.post("/api/webhooks", {"team_id": team.id, "url": "https://example.com/h"},
-                          content_type="application/json", **auth)  # fmt: skip
+    created = client.post(
+        "/api/webhooks", {"team_id": team.id, "url": "https://example.com/h"}, content_type="application/json", **auth
+    )
     assert created.status_code == 201, created.content
     body = created.json()
     secret, webhook_id = body["secret"], body["id"]
@@ -271,20 +289,27 @@ def test_api_scopes_webhooks_and_never_returns_the_secret(
     assert client.get(f"/api/webhooks/{webhook_id}", **bob_auth).status_code == 404
     assert client.delete(f"/api/webhooks/{webhook_id}", **bob_auth).status_code == 404
     assert client.get("/api/webhooks", **bob_auth).json()["count"] == 0
-    patched = client.patch(f"/api/webhooks/{webhook_id}", {"active": False, "secret": "n" * 20},
-                           content_type="application/json", **auth)  # fmt: skip
+    patched = client.patch(
+        f"/api/webhooks/{webhook_id}", {"active": False, "secret": "n" * 20}, content_type="application/json", **auth
+    )
     assert patched.status_code == 200 and patched.json()["active"] is False
     assert Webhook.objects.get(id=webhook_id).secret == "n" * 20
-    bad = client.post("/api/webhooks", {"team_id": team.id, "url": "ftp://example.com"},
-                      content_type="application/json", **auth)  # fmt: skip
+    bad = client.post(
+        "/api/webhooks", {"team_id": team.id, "url": "ftp://example.com"}, content_type="application/json", **auth
+    )
     assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "url"
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
-    private = client.post("/api/webhooks", {"team_id": team.id, "url": "http://127.0.0.1:9/x"},
-                          content_type="application/json", **auth)  # fmt: skip
+    private = client.post(
+        "/api/webhooks", {"team_id": team.id, "url": "http://127.0.0.1:9/x"}, content_type="application/json", **auth
+    )
     assert private.status_code == 400 and "127.0.0.1" in private.json()["errors"][0]["message"]
     bobs_team = Team.objects.create(owner=bob, name="private", config=team.config)
-    foreign = client.post("/api/webhooks", {"team_id": bobs_team.id, "url": "https://example.com/h"},
-                          content_type="application/json", **auth)  # fmt: skip
+    foreign = client.post(
+        "/api/webhooks",
+        {"team_id": bobs_team.id, "url": "https://example.com/h"},
+        content_type="application/json",
+        **auth,
+    )
     assert foreign.status_code == 400
     assert client.delete(f"/api/webhooks/{webhook_id}", **auth).status_code == 204
     assert not Webhook.objects.filter(id=webhook_id).exists()

@@ -25,8 +25,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--server", required=True, help="ws://HOST/runs/<id>, or http(s)://HOST with --team")
-        parser.add_argument("--token", default=os.environ.get("PLAYGROUND_TOKEN", ""),
-                            help="API token (default: $PLAYGROUND_TOKEN)")  # fmt: skip
+        parser.add_argument(
+            "--token", default=os.environ.get("PLAYGROUND_TOKEN", ""), help="API token (default: $PLAYGROUND_TOKEN)"
+        )
         parser.add_argument("--team", help="create a run of this team (its id or its name) over REST first")
         parser.add_argument("-m", "--message", help="the task to start the run with")
         parser.add_argument("-i", "--interactive", action="store_true", help="type tasks and answers at a prompt")
@@ -38,11 +39,15 @@ class Command(BaseCommand):
             raise CommandError("an API token is required: --token or $PLAYGROUND_TOKEN")
         client = PlaygroundClient(
             Options(
-                server=options["server"], token=options["token"], team=options["team"], task=options["message"],
-                interactive=options["interactive"], stop_reason=options["stop_reason"],
+                server=options["server"],
+                token=options["token"],
+                team=options["team"],
+                task=options["message"],
+                interactive=options["interactive"],
+                stop_reason=options["stop_reason"],
                 max_reconnects=options["max_reconnects"],
             )
-        )  # fmt: skip
+        )
         code = asyncio.run(client.main())
         if code:
             raise SystemExit(code)

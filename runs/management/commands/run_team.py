@@ -44,8 +44,11 @@ class Command(BaseCommand):
         parser.add_argument("team", help="team id, or path to a team JSON file (our format or AutoGen Studio's)")
         parser.add_argument("task", help="the task for the team")
         parser.add_argument("--user", help=f"owner of the run (default: {settings.PLAYGROUND_DEMO_USERNAME})")
-        parser.add_argument("--stop-reason", default="Interrupted at the terminal (Ctrl-C)",
-                            help="stop reason stored when you press Ctrl-C")  # fmt: skip
+        parser.add_argument(
+            "--stop-reason",
+            default="Interrupted at the terminal (Ctrl-C)",
+            help="stop reason stored when you press Ctrl-C",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console()
