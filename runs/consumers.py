@@ -164,6 +164,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         except json.JSONDecodeError as exc:
             await self.send_json(events.error_frame(f"frame is not valid JSON: {exc.msg} at position {exc.pos}"))
             return
+        except RecursionError:  # json.loads gives up past ~1,000 levels, well inside the size limit
+            await self.send_json(events.error_frame("frame is nested too deeply to parse"))
+            return
         except FrameError as exc:
             await self.send_json(events.error_frame(str(exc)))
             return
@@ -206,6 +209,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             )
         except (services.RunStateError, services.TooManyActiveRuns) as exc:
             await self.send_json(events.error_frame(str(exc)))
+        except Exception:
+            # Anything else is ours, not the client's: it is logged here, and the client still gets an
+            # answer (an action runs as its own task, whose exception nobody would otherwise read).
+            logger.exception("run %s: %s frame failed", self.run_id, frame.type)
+            await self.send_json(events.error_frame(f"the server could not handle the {frame.type} frame; try again"))
 
     # ------------------------------------------------------------ group events
 

@@ -96,7 +96,11 @@ async def test_unknown_run_closes_4004(alice_token: str) -> None:
         ('{"type": "resume", "after_seq": "x"}', "invalid resume frame"),
         ('{"type": "input_response"}', "invalid input_response frame"),
         ('{"type": "start", "task": "' + "x" * 70_000 + '"}', "frame too large"),
+        # json.loads raises RecursionError past ~1,000 levels; 5 KiB is well inside the size limit.
+        ('{"type": "start", "task": "x", "team_config": ' + '{"a": ' * 1_000 + "1" + "}" * 1_000 + "}", "nested"),
+        ("[" * 30_000 + "]" * 30_000, "nested"),
     ],
+    ids=["not-json", "array", "unknown-type", "task-type", "seq-type", "no-response", "too-large", "deep", "deeper"],
 )
 async def test_bad_frames_get_an_error_and_the_socket_lives_on(
     writer_run: int, alice_token: str, payload: str, expected: str
@@ -106,6 +110,34 @@ async def test_bad_frames_get_an_error_and_the_socket_lives_on(
     await comm.send_to(text_data=payload)
     error = await receive(comm)
     assert error["type"] == "error" and expected in error["error"]
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "service,frame",
+    [
+        ("run_start", {"type": "start", "task": "Write a haiku"}),
+        ("run_request_stop", {"type": "stop"}),
+        ("run_submit_input", {"type": "input_response", "response": "yes"}),
+    ],
+    ids=["start", "stop", "input_response"],
+)
+async def test_an_action_that_fails_unexpectedly_answers_with_an_error(
+    writer_run: int, alice_token: str, monkeypatch: Any, caplog: Any, service: str, frame: dict[str, Any]
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(consumers.services, service, broken)
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to(frame)
+    error = await receive(comm)
+    assert error["type"] == "error" and frame["type"] in error["error"]
+    assert "the database went away" not in error["error"]  # internals stay in the log
+    assert any(r.exc_info and "the database went away" in str(r.exc_info[1]) for r in caplog.records)
     await comm.send_json_to({"type": "ping"})
     assert (await receive(comm))["type"] == "pong"
     await comm.disconnect()
