@@ -191,7 +191,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(events.pong_frame())
             elif isinstance(frame, StartFrame):
                 await admit_start_request()  # frames of running runs first (runs.admission)
-                await db_call(services.run_start)(run_id=self.run_id, task=frame.task, team_config=frame.team_config)
+                await db_call(services.run_start)(
+                    run_id=self.run_id,
+                    task=frame.task,
+                    team_config=frame.team_config,
+                    team_version=frame.team_version,
+                    model_override=frame.model_override,
+                )
             elif isinstance(frame, StopFrame):
                 await db_call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "")
             elif isinstance(frame, InputResponseFrame):
@@ -204,9 +210,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             elif isinstance(frame, AuthFrame):
                 await self.send_json(events.error_frame("already authenticated"))
         except TeamConfigError as exc:
-            await self.send_json(
-                events.error_frame(f"invalid team_config: {exc}", errors=[e.model_dump() for e in exc.errors])
-            )
+            await self.send_json(events.error_frame(_config_refusal(exc), errors=[e.model_dump() for e in exc.errors]))
         except (services.RunStateError, services.TooManyActiveRuns) as exc:
             await self.send_json(events.error_frame(str(exc)))
         except Exception:
@@ -247,3 +251,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(frame)
             out = out.frame
         await self.send_json(out)
+
+
+def _config_refusal(exc: TeamConfigError) -> str:
+    # A refused team_version or model_override names its own field; other paths are inside team_config.
+    if all(e.path.split(".")[0] in ("team_version", "model_override") for e in exc.errors):
+        return f"invalid start frame: {exc}"
+    return f"invalid team_config: {exc}"

@@ -52,6 +52,8 @@ class StartFrame(Frame):
     type: Literal["start"] = "start"
     task: Task
     team_config: dict[str, Any] | None = None
+    team_version: int | None = Field(default=None, ge=1)  # run this version of the run's team
+    model_override: dict[str, Any] | None = None  # checked where the REST API checks it (runs.snapshots)
     files: list[FileIn] = Field(default_factory=list)
 
 

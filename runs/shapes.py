@@ -64,6 +64,11 @@ class RunOut(_Shape):
     finished_at: Timestamp | None
     last_seq: int
     input_request: InputRequestOut | None = Field(description="the pending request when status is awaiting_input")
+    team_version: int | None = Field(description="the team version its config was taken from; null: sent inline")
+    model_override: dict[str, Any] | None = Field(description="the model override applied to its config")
+    parent_id: int | None = Field(description="the run this one was forked from")
+    fork_after_seq: int | None = Field(description="a fork starts from a copy of its parent's messages 1 to this")
+    fork_edited_seq: int | None = Field(description="the copied message a fork replaced with new text")
 
 
 def run_json(run: Run) -> dict[str, Any]:

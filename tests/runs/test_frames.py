@@ -50,6 +50,7 @@ def test_the_browser_has_the_same_limits_close_codes_and_stop_reason() -> None:
     [
         StartFrame(task="Write a haiku"),
         StartFrame(task="t", team_config={"name": "x"}),
+        StartFrame(task="t", team_version=2, model_override={"model": "gpt-4o-mini"}),
         StopFrame(reason="enough"),
         StopFrame(),
         PingFrame(),
