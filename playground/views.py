@@ -3,6 +3,7 @@ and the run WebSocket, so every page works through the same API a script would u
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from runs.models import Run
+from runs.selectors import owned_runs, run_get_writable
 
 
 def demo_login() -> dict[str, str] | None:
@@ -47,7 +49,13 @@ class LoginView(auth_views.LoginView):
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "playground.html", {"page": "playground"})
+    context = {"page": "playground", "model_key_configured": model_key_configured()}
+    return render(request, "playground.html", context)
+
+
+def model_key_configured() -> bool:
+    """Whether the server's environment holds any model key (the playground's first-run hint)."""
+    return any(value for name, value in os.environ.items() if name.endswith("_API_KEY"))
 
 
 @login_required
@@ -71,9 +79,11 @@ def usage(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = Run.objects.filter(id=run_id, owner_id=request.user.pk).first()
-    if run is None:
-        raise Http404("No such run.")
+    # The page drives the run over its socket, which only the owner may open.
+    try:
+        run = run_get_writable(user=request.user, run_id=run_id)
+    except Run.DoesNotExist:
+        raise Http404("No such run.") from None
     return render(request, "run.html", {"page": "run", "run": run})
 
 
@@ -85,7 +95,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     if not all(part.strip().isdigit() for part in ids):
         raise Http404("No such run.")
     wanted = {int(part) for part in ids}
-    if len(wanted) != Run.objects.filter(id__in=wanted, owner_id=request.user.pk).count():
+    if len(wanted) != owned_runs(request.user).filter(id__in=wanted).count():
         raise Http404("No such run.")
     in_order = list(dict.fromkeys(int(part) for part in ids))
     return render(request, "compare.html", {"page": "compare", "run_ids": in_order})

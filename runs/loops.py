@@ -119,14 +119,6 @@ def _done(task: asyncio.Task[Any]) -> None:
         logger.error("a background run task or announcement failed", exc_info=task.exception())
 
 
-async def cancel_inline_runs() -> None:
-    """Shutdown: cancel every inline task; their runs keep their lease and the sweep resumes them."""
-    tasks = [t for t in _tasks if not t.done()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 def inline_status() -> dict[str, Any]:
     """What /api/health reports about the inline executor."""
     loop = _serving_loop

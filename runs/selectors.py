@@ -59,9 +59,13 @@ def run_get_visible(*, user: Any, run_id: int) -> Run:
     return visible_runs(user).get(id=run_id)
 
 
+def owned_runs(user: Any) -> QuerySet[Run]:
+    return writable_by(Run.objects.all(), user)
+
+
 def run_get_writable(*, user: Any, run_id: int) -> Run:
     """Only the owner starts, stops or answers a run."""
-    return writable_by(Run.objects.all(), user).get(id=run_id)
+    return owned_runs(user).get(id=run_id)
 
 
 def run_for_socket(*, user: Any, run_id: int) -> tuple[Run | None, bool]:

@@ -466,6 +466,23 @@ els.sidebarToggle.addEventListener("click", () => {
 
 // ------------------------------------------------------------------ start
 
+// Without a model key on the server only the scripted teams can run, so a newcomer starts on one.
+const modelKeyConfigured = document.querySelector(".pg").dataset.modelKey === "true";
+
+/** True when every model in the team's config is the offline scripted one. */
+function isOffline(team) {
+  const providers = [];
+  const walk = (node) => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") {
+      if (node.model && typeof node.model === "object") providers.push(node.model.provider);
+      Object.values(node).forEach(walk);
+    }
+  };
+  walk(team.config);
+  return providers.length > 0 && providers.every((p) => p === "scripted");
+}
+
 async function init() {
   try {
     [state.teams, state.sessions] = await Promise.all([apiAll("/teams"), apiAll("/sessions")]);
@@ -485,6 +502,10 @@ async function init() {
   const wanted = Number(params.get("session"));
   const wantedTeam = Number(params.get("team"));
   if (wantedTeam && state.teams.some((t) => t.id === wantedTeam)) els.teamSelect.value = String(wantedTeam);
+  else if (!modelKeyConfigured) {
+    const offline = state.teams.find(isOffline);
+    if (offline) els.teamSelect.value = String(offline.id);
+  }
   renderSessions();
   if (wanted && state.sessions.some((s) => s.id === wanted)) await selectSession(wanted);
   else if (state.sessions.length && !wantedTeam) await selectSession(state.sessions[0].id);

@@ -220,3 +220,15 @@ def test_input_request_deadline_shows_countdown(page: Any) -> None:
     expect(card.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
     expect(card.locator(".msg.mine .author")).to_have_text("you")
     expect(card.locator(".msg.mine .md")).to_have_text("yes")
+
+
+def test_without_a_model_key_an_offline_team_is_preselected(page: Any) -> None:
+    login(page)
+    expect(page.locator("#offline-hint")).to_contain_text("No model key is set")
+    select = page.get_by_label("Team", exact=True)
+    expect(select).not_to_have_value("")
+    chosen = select.evaluate("s => s.options[s.selectedIndex].text")
+    teams = page.evaluate("async () => (await (await fetch('/api/teams?limit=200')).json()).items")
+    by_name = {t["name"]: t for t in teams}
+    assert "(offline)" in chosen and by_name[chosen]["config"]["participants"], chosen
+    assert teams[0]["name"] != chosen, "the first team is offline already: the test would show nothing"
