@@ -19,6 +19,7 @@ from ops.api import meta_router
 from playground.api_docs import VendoredSwagger
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
+from providers.api import router as providers_router
 from runs.api import router as runs_router
 from runs.review_api import review_router
 from runs.sessions_api import router as sessions_router
@@ -67,6 +68,7 @@ api.add_router("/runs", traces_router)  # GET /api/runs/{id}/trace
 api.add_router("/usage", usage_router)
 api.add_router("", meta_router)  # /api/health, /api/version (no auth)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/providers", providers_router)
 
 
 def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "ops",
     "traces",
     "webhooks",
+    "providers",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,17 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5)
 WEBHOOK_BACKOFF_SECONDS = env_float("WEBHOOK_BACKOFF_SECONDS", 2.0)
 WEBHOOK_BACKOFF_MAX_SECONDS = env_float("WEBHOOK_BACKOFF_MAX_SECONDS", 300.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+
+# --- model providers (providers/): per-user endpoints and keys
+# Keys are encrypted with a Fernet key derived from each of these secrets: the first encrypts, every one
+# decrypts (rotate: put a new secret first, run `manage.py rotate_provider_keys`, then drop the old one).
+# Default: SECRET_KEY (then SECRET_KEY_FALLBACKS).
+PROVIDER_KEY_SECRETS = env_list("PROVIDER_KEY_SECRETS")
+# Provider URLs on loopback or private addresses (a local Ollama); allowed by default in the embedded mode,
+# where the server runs on the user's own machine.
+PROVIDER_ALLOW_PRIVATE_ADDRESSES = env_bool("PROVIDER_ALLOW_PRIVATE_ADDRESSES", RUN_EXECUTOR == "inline")
+PROVIDER_TEST_TIMEOUT_SECONDS = env_float("PROVIDER_TEST_TIMEOUT_SECONDS", 10.0)
+PROVIDER_MODELS_CACHE_SECONDS = env_float("PROVIDER_MODELS_CACHE_SECONDS", 60.0)
 
 # --- operations (ops/): worker heartbeats, health, version
 WORKER_HEARTBEAT_INTERVAL_SECONDS = env_float("WORKER_HEARTBEAT_INTERVAL_SECONDS", 15.0)

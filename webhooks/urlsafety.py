@@ -29,11 +29,12 @@ class Target:
     tls_hostname: str | None  # https: the name the server's certificate is verified against
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL that must not be a webhook (creation time; a delivery calls `resolve_target`)."""
+def check_url(url: str, *, allow_private: bool, setting: str = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES") -> None:
+    """Refuse a URL that must not be a webhook (creation time; a delivery calls `resolve_target`).
+    Model providers check their URLs here too; `setting` is the one the refusal tells to set."""
     parts, port = _parse(url)
     if not allow_private:
-        _addresses(parts, port, allow_private=False)
+        _addresses(parts, port, allow_private=False, setting=setting)
 
 
 def resolve_target(url: str, *, allow_private: bool) -> Target:
@@ -57,7 +58,9 @@ def _parse(url: str) -> tuple[SplitResult, int]:
     return parts, port or (443 if parts.scheme == "https" else 80)
 
 
-def _addresses(parts: SplitResult, port: int, *, allow_private: bool) -> list[IPAddress]:
+def _addresses(
+    parts: SplitResult, port: int, *, allow_private: bool, setting: str = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES"
+) -> list[IPAddress]:
     host = parts.hostname or ""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -71,7 +74,7 @@ def _addresses(parts: SplitResult, port: int, *, allow_private: bool) -> list[IP
         if not allow_private and (not address.is_global or address.is_multicast):
             raise UnsafeURL(
                 f"{host!r} resolves to {address}, a loopback, private, link-local or reserved address "
-                "(set WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true to allow it)"
+                f"(set {setting}=true to allow it)"
             )
         addresses.append(address)
     if not addresses:

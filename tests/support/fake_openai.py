@@ -31,6 +31,8 @@ default 0 = unpaced), ``X-Fake-Text`` (explicit text, streamed word by word), ``
 prompt tokens as cached (``usage.prompt_tokens_details.cached_tokens``).
 A usage chunk (``choices: []``) is sent when ``stream_options.include_usage`` is true.
 
+``FakeOpenAI(api_key="...")`` (or ``FakeOpenAIThread(api_key=...)``) answers 401 to requests carrying another key.
+
 Every request is recorded in ``server.requests`` (`RecordedRequest`): its JSON body, headers, and
 whether the client closed the connection before the response ended (``disconnected``); a long
 benchmark can turn that off (``FakeOpenAI(record=False)``, ``--no-record``).
@@ -78,6 +80,8 @@ class RecordedRequest:
 @dataclass
 class FakeOpenAI:
     record: bool = True
+    # When set, a request without this key (``Authorization: Bearer`` or Azure's ``api-key``) gets a 401.
+    api_key: str | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     _server: asyncio.Server | None = None
@@ -146,6 +150,12 @@ class FakeOpenAI:
 
     async def _dispatch(self, request: RecordedRequest, writer: asyncio.StreamWriter) -> None:
         path = request.path.split("?", 1)[0].rstrip("/")
+        if self.api_key is not None and self.api_key not in (
+            request.headers.get("authorization", "").removeprefix("Bearer "),
+            request.headers.get("api-key"),
+        ):
+            await _send_json(writer, 401, _error("Incorrect API key provided.", "invalid_api_key"))
+            return
         if request.method == "GET" and path.endswith("/models"):
             models = [
                 "fake",
@@ -511,8 +521,8 @@ async def _drain_if_needed(writer: asyncio.StreamWriter) -> None:
 class FakeOpenAIThread:
     """The server on its own event loop in a daemon thread (for sync fixtures and cross-loop tests)."""
 
-    def __init__(self) -> None:
-        self.server = FakeOpenAI()
+    def __init__(self, api_key: str | None = None) -> None:
+        self.server = FakeOpenAI(api_key=api_key)
         self.base_url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
