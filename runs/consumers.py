@@ -20,6 +20,7 @@ from django.conf import settings
 
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
+from metrics import registry as metrics
 from runs import events, selectors, services
 from runs.admission import admit_start_request
 from runs.db import db_call
@@ -59,6 +60,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.actions = set()
         await self.accept()
+        metrics.socket_opened()
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         try:
@@ -76,6 +78,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             self.auth_timer = asyncio.create_task(self._auth_deadline())
 
     async def disconnect(self, code: int) -> None:
+        metrics.socket_closed()
         if self.auth_timer is not None:
             self.auth_timer.cancel()
         if self.snapshot_timer is not None:
@@ -231,6 +234,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             out = self.watch.admit(message["frame"], live=True)
             if out is not None:
                 await self._send_out(out)
+                published = message.get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
+                if published is not None:
+                    metrics.chunk_delivered(published)
             return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -251,6 +257,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(frame)
             out = out.frame
         await self.send_json(out)
+
+    async def send_json(self, content: dict[str, Any], close: bool = False) -> None:
+        metrics.frame_sent(content.get("type", ""))  # every frame this socket writes goes through here
+        await super().send_json(content, close)
 
 
 def _config_refusal(exc: TeamConfigError) -> str:

@@ -9,12 +9,14 @@ driving a run listens on `run-<id>-control` for stop requests.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from metrics import registry as metrics
 from runs.models import Message, Run, RunStatus
 from runs.shapes import message_json, run_json, timestamp
 
@@ -24,6 +26,9 @@ CONTROL_STOP = "run.stop"
 # answers on the watcher's own channel with SNAPSHOT_EVENT (consumer handler: run_snapshot).
 CONTROL_SNAPSHOT = "run.snapshot_request"
 SNAPSHOT_EVENT = "run.snapshot"
+# When a chunk frame left the worker, beside the frame in its layer message (not a wire field): the
+# watcher's consumer measures token-to-socket latency with it (metrics.registry.chunk_delivered).
+PUBLISHED_AT = "published_at"
 
 
 def run_group(run_id: int) -> str:
@@ -130,7 +135,9 @@ def publish_nowait(run_id: int, frame: dict[str, Any]) -> Awaitable[None]:
     send becomes a task, which starts on the loop's next turn.
     """
     layer = get_channel_layer()
-    message = {"type": FRAME_EVENT, "frame": frame}
+    message: dict[str, Any] = {"type": FRAME_EVENT, "frame": frame}
+    if frame["type"] == "message_chunk" and metrics.enabled():
+        message[PUBLISHED_AT] = time.time()
     send_nowait = getattr(layer, "group_send_nowait", None)
     if send_nowait is not None:
         return send_nowait(run_group(run_id), message)  # type: ignore[no-any-return]

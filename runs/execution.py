@@ -29,6 +29,8 @@ from agents_app.engine import (
     InputRequest,
     MessageChunk,
     ModelCallError,
+    SpanEnd,
+    SpanStart,
     StoredMessage,
     TaskResult,
     TeamRunner,
@@ -41,6 +43,7 @@ from runs.db import db_call
 from runs.models import Message, Run, RunStatus
 from runs.pipe import RunPipe
 from runs.selectors import run_transcript
+from traces.telemetry import ExecutionTelemetry
 
 logger = logging.getLogger(__name__)
 # The executions this process is driving, so a Celery worker shutting down can hand their runs back
@@ -60,6 +63,7 @@ class Loaded:
     config_error: str
     messages: list[Message]  # the stored transcript; the engine gets it as `transcript`
     history: list[dict[str, Any]] = field(default_factory=list)
+    telemetry: ExecutionTelemetry = field(default_factory=lambda: ExecutionTelemetry(None))
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
@@ -79,12 +83,15 @@ def _wire(message: Message) -> dict[str, Any]:
     }
 
 
-def _claim_and_load(run_id: int, worker: str, lease_seconds: float) -> Loaded | None:
-    """Claim the run and read what driving it needs, in one trip to a database thread (None: not ours)."""
+def _claim_and_load(run_id: int, worker: str, lease_seconds: float, traceparent: str) -> Loaded | None:
+    """Claim the run, resume its trace and read what driving it needs, in one trip to a database thread
+    (None: not ours)."""
     run = services.run_claim(run_id=run_id, worker=worker, lease_seconds=lease_seconds)
     if run is None:
         return None
-    return _load(run)
+    loaded = _load(run)
+    loaded.telemetry = ExecutionTelemetry.claimed(run, worker=worker, traceparent=traceparent)
+    return loaded
 
 
 def _load(run: Run) -> Loaded:
@@ -100,27 +107,47 @@ def _load(run: Run) -> Loaded:
     return Loaded(run=run, config=config, config_error=error, messages=messages, history=history)
 
 
-def _store(run_id: int, worker: str, message: StoredMessage) -> Message:
-    """Store an engine message under the run's next seq: its wire dict is the row's fields."""
-    return services.message_append(run_id=run_id, worker=worker, **message.to_wire())
+def _store(run_id: int, worker: str, message: StoredMessage, telemetry: ExecutionTelemetry) -> Message:
+    """Store an engine message under the run's next seq (its wire dict is the row's fields), and the
+    spans that produced it with it (batched: telemetry writes at most once a second)."""
+    stored = services.message_append(run_id=run_id, worker=worker, **message.to_wire())
+    telemetry.stored(message, stored.seq)
+    return stored
 
 
-def _end(run_id: int, end: Callable[..., Run | None], messages: list[Message], **kwargs: Any) -> Ending | None:
-    """Store how a run ended (a service call returning the ended run) and what the watchers are told,
-    in one trip to a database thread; None when the service found the run moved on already.
-    `messages` is the transcript as the worker stored it: while it holds the lease nobody else appends."""
+def _end(
+    run_id: int,
+    end: Callable[..., Run | None],
+    messages: list[Message],
+    telemetry: ExecutionTelemetry,
+    **kwargs: Any,
+) -> Ending | None:
+    """Store how a run ended (a service call returning the ended run), its trace's end, and what the
+    watchers are told, in one trip to a database thread; None when the service found the run moved on
+    already. `messages` is the transcript as the worker stored it: while it holds the lease nobody else appends."""
     run = end(run_id=run_id, **kwargs)
     if run is None:
         return None
+    telemetry.ended(run)
     return read_ending(run_id, run, messages)
+
+
+def _await_input(telemetry: ExecutionTelemetry, **kwargs: Any) -> str | None:
+    """Suspend the run for a person's answer and open its wait span, in one trip."""
+    request_id = services.run_await_input(**kwargs)
+    if request_id:
+        telemetry.waiting("input", kwargs["source"])
+    return request_id
 
 
 class Execution:
     """One worker's drive of one run, from claim to a stored outcome."""
 
-    def __init__(self, run_id: int, worker: str) -> None:
+    def __init__(self, run_id: int, worker: str, traceparent: str = "") -> None:
         self.run_id = run_id
         self.worker = worker
+        self.traceparent = traceparent  # the web server's trace of the run (traces.telemetry.run_queued)
+        self.telemetry = ExecutionTelemetry(None)
         self.cancel = CancellationToken()
         self.lost_lease = False
         self.pipe = RunPipe(
@@ -145,10 +172,11 @@ class Execution:
         group = events.control_group(self.run_id)
         await layer.group_add(group, channel)
         try:
-            loaded = await db_call(_claim_and_load)(self.run_id, self.worker, lease)
+            loaded = await db_call(_claim_and_load)(self.run_id, self.worker, lease, self.traceparent)
             if loaded is None:
                 return  # another worker claimed it first, or it was stopped meanwhile
             self.messages = loaded.messages
+            self.telemetry = loaded.telemetry
             await self.pipe.send(events.status_frame(loaded.run))
             if loaded.config is None:
                 await self._fail(loaded.config_error)
@@ -166,7 +194,8 @@ class Execution:
             await layer.group_discard(group, channel)
 
     async def _run_engine(self, loaded: Loaded) -> None:
-        runner = TeamRunner(loaded.config)  # type: ignore[arg-type]
+        telemetry = self.telemetry
+        runner = TeamRunner(loaded.config, tracer=telemetry.tracer, pricing=telemetry.pricing())  # type: ignore[arg-type]
         started = loaded.run.started_at or timezone.now()
         elapsed = max(0.0, (timezone.now() - started).total_seconds())
         next_seq = loaded.run.last_seq + 1
@@ -187,23 +216,29 @@ class Execution:
                     self.streamed.append(content)
                     self.streamed_len += len(content)
                 elif isinstance(event, StoredMessage):
-                    message = await store(run_id, self.worker, event)
+                    message = await store(run_id, self.worker, event, telemetry)
                     self.messages.append(message)
                     next_seq = message.seq + 1
                     self.streamed, self.streamed_len = [], 0
                     await self.pipe.send(events.message_frame(message))
+                elif isinstance(event, SpanStart | SpanEnd):
+                    telemetry.span(event)
                 elif isinstance(event, InputRequest):
                     pending_input = event
                 elif isinstance(event, TaskResult):
                     result = event
         except services.LeaseLost:
             logger.warning("run %s: lease lost; another worker resumes it", run_id)
+            telemetry.drained(runner.tracer.drain())
+            await db_call(telemetry.handed_back)("lease lost")
             return
         except ModelCallError as exc:
+            telemetry.drained(runner.tracer.drain())
             who = f" for agent {exc.source!r}" if exc.source else ""
             await self._fail(f"Model call{who} failed: {exc}")
             return
         except Exception as exc:
+            telemetry.drained(runner.tracer.drain())
             logger.exception("run %s: engine failed", run_id)
             await self._fail(f"Internal error while running the team: {type(exc).__name__}: {exc}")
             return
@@ -211,7 +246,9 @@ class Execution:
 
     async def _finish(self, config: TeamConfig, result: TaskResult | None, pending: InputRequest | None) -> None:
         run_id = self.run_id
-        if self.lost_lease:
+        telemetry = self.telemetry
+        if self.lost_lease:  # handed back (a lease lost, a worker shutting down): another execution resumes
+            await db_call(telemetry.handed_back)(self.cancel.reason or "handed back")
             return
         usage = result.usage.to_wire() if result else {}
         if result is None:
@@ -221,8 +258,8 @@ class Execution:
             deadline = None
             if config.human_input.deadline_seconds:
                 deadline = timezone.now() + timedelta(seconds=config.human_input.deadline_seconds)
-            request_id = await db_call(services.run_await_input)(
-                run_id=run_id, prompt=pending.prompt, source=pending.source, deadline=deadline, usage=usage
+            request_id = await db_call(_await_input)(
+                telemetry, run_id=run_id, prompt=pending.prompt, source=pending.source, deadline=deadline, usage=usage
             )
             if request_id:
                 await self.pipe.drain()
@@ -231,19 +268,19 @@ class Execution:
         elif result.outcome == "complete":
             stop_reason = result.stop_reason or ""
             ending = await db_call(_end)(
-                run_id, services.run_complete, self.messages, stop_reason=stop_reason, usage=usage
+                run_id, services.run_complete, self.messages, telemetry, stop_reason=stop_reason, usage=usage
             )
             if ending is not None:
                 await self.pipe.drain()
                 await announce_final(run_id, ending)
                 return
         # Cancelled, or a stop arrived as the run finished: it ends stopped with the user's reason.
-        ending = await db_call(_end)(run_id, services.run_finish_stopped, self.messages, usage=usage)
+        ending = await db_call(_end)(run_id, services.run_finish_stopped, self.messages, telemetry, usage=usage)
         await self.pipe.drain()
         await announce_final(run_id, ending)
 
     async def _fail(self, error: str) -> None:
-        ending = await db_call(_end)(self.run_id, services.run_fail, self.messages, error=error)
+        ending = await db_call(_end)(self.run_id, services.run_fail, self.messages, self.telemetry, error=error)
         await self.pipe.drain()
         await announce_final(self.run_id, ending)
 
@@ -297,10 +334,10 @@ class Execution:
             logger.warning("run %s: could not answer a snapshot request", self.run_id, exc_info=True)
 
 
-async def drive(run_id: int, worker: str | None = None) -> None:
-    """Entry point of both executors."""
+async def drive(run_id: int, worker: str | None = None, traceparent: str = "") -> None:
+    """Entry point of both executors; `traceparent` is the run's trace as the web server started it."""
     bind_run(run_id)  # every log line of this run carries its id (ops.logs)
-    execution = Execution(run_id, worker or new_worker_id())
+    execution = Execution(run_id, worker or new_worker_id(), traceparent)
     _active[run_id] = execution
     try:
         await execution.drive()

@@ -31,6 +31,7 @@ from runs.models import (
     Session,
     allowed_sources,
 )
+from traces import telemetry
 
 
 class RunStateError(Exception):
@@ -144,13 +145,13 @@ def run_enqueue(*, run_id: int, task: str) -> bool:
     # No savepoint inside run_start's transaction: an error anywhere aborts the whole start anyway,
     # and each savepoint is two more round trips on every run's start.
     with transaction.atomic(savepoint=False):
-        if not transition(
-            run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task, queued_at=timezone.now()
-        ):
+        now = timezone.now()
+        if not transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task, queued_at=now):
             return False
         message = message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+        traceparent = telemetry.run_queued(run_id, now)
         announce_message_after_commit(run_id, message, with_status=False)
-        _dispatch_on_commit(run_id)
+        _dispatch_on_commit(run_id, traceparent)
     return True
 
 
@@ -221,10 +222,10 @@ def _choose_snapshot(run_id: int, **choice: Any) -> None:
     )
 
 
-def _dispatch_on_commit(run_id: int) -> None:
+def _dispatch_on_commit(run_id: int, traceparent: str = "") -> None:
     from runs import dispatch  # the one import cycle by design: the executor calls these services
 
-    transaction.on_commit(lambda: dispatch.dispatch(run_id))
+    transaction.on_commit(lambda: dispatch.dispatch(run_id, traceparent))
 
 
 # ------------------------------------------------------------------ forks
@@ -284,8 +285,9 @@ def run_fork(
         )
         Message.objects.bulk_create(_copy(message, run.id) for message in prefix)
         check_active_limit(run.id)
-        transition(run_id=run.id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], queued_at=timezone.now())
-        _dispatch_on_commit(run.id)
+        now = timezone.now()
+        transition(run_id=run.id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], queued_at=now)
+        _dispatch_on_commit(run.id, telemetry.run_queued(run.id, now))
     return run
 
 
@@ -370,6 +372,7 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
     if transition(
         run_id=run_id, to=RunStatus.STOPPED, expected=[RunStatus.STOPPING], where=expired, finished_at=now, **_NO_LEASE
     ):
+        telemetry.ended_elsewhere(run_id, RunStatus.STOPPED)
         return RunStatus.STOPPED
     attempts = Run.objects.filter(id=run_id).values_list("recovery_attempts", flat=True).first() or 0
     if attempts >= max_attempts:
@@ -383,6 +386,7 @@ def run_recover_expired(*, run_id: int, max_attempts: int) -> str | None:
             finished_at=now,
             **_NO_LEASE,
         ):
+            telemetry.ended_elsewhere(run_id, RunStatus.ERROR, error)
             return RunStatus.ERROR
         return None
     with transaction.atomic():
@@ -524,6 +528,8 @@ def run_request_stop(*, run_id: int, reason: str) -> str:
     """
     reason = reason or DEFAULT_STOP_REASON
     status = _request_stop(run_id, reason)
+    if status == RunStatus.STOPPED:  # nobody was driving it: its trace ends here
+        telemetry.ended_elsewhere(run_id, status)
     announce_stop_after_commit(run_id, status)
     return status
 

@@ -17,9 +17,9 @@ from runs import execution, loops, recovery, services
 logger = logging.getLogger(__name__)
 
 
-async def _drive_in_own_loop(run_id: int) -> None:
+async def _drive_in_own_loop(run_id: int, traceparent: str) -> None:
     try:
-        await execution.drive(run_id)
+        await execution.drive(run_id, traceparent=traceparent)
     finally:
         await aclose_model_clients()
 
@@ -45,11 +45,12 @@ class _RunDispatch(Task):  # type: ignore[misc]
 # visibility timeout (an hour), to find the run resumed or done. Held unacknowledged for a whole run,
 # it also could not be acknowledged at all after a broker reconnect (playground/broker.py).
 @shared_task(name="runs.execute_run", base=_RunDispatch, acks_late=False, ignore_result=True)
-def execute_run(run_id: int) -> None:
+def execute_run(run_id: int, traceparent: str = "") -> None:
+    """`traceparent` (W3C): the run's trace, so its spans from the web server and this worker are one trace."""
     if settings.RUN_WORKER_LOOP == "per_task":
-        asyncio.run(_drive_in_own_loop(run_id))
+        asyncio.run(_drive_in_own_loop(run_id, traceparent))
     else:
-        loops.run_in_worker_loop(execution.drive(run_id))
+        loops.run_in_worker_loop(execution.drive(run_id, traceparent=traceparent))
 
 
 @shared_task(name="runs.sweep_stale_runs", ignore_result=True)

@@ -8,8 +8,14 @@ in the worker as each model or tool call ends. Nothing here runs per token.
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ParamSpec
+
+from django.db import transaction
 
 from agents_app.engine import SpanEnd, SpanEvent, StoredMessage, Tracer
 from metrics import registry as metrics
@@ -17,6 +23,43 @@ from runs.models import Run
 from traces import recording
 from traces.pricing import pricing
 from traces.records import TraceContext, to_seconds
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+
+
+def _never_fails(method: Callable[P, None]) -> Callable[P, None]:
+    """Telemetry never fails a run: a span that cannot be stored is logged and lost. Each of these runs
+    after the statement it belongs with has committed, outside any transaction it could abort."""
+
+    @functools.wraps(method)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            method(*args, **kwargs)
+        except Exception:
+            logger.exception("telemetry: %s failed; the run goes on without it", method.__qualname__)
+
+    return guarded
+
+
+def run_queued(run_id: int, queued_at: datetime) -> str:
+    """The web server queued a run with its task, in the transaction that queued it: count it and open
+    its trace. Returns the trace's W3C traceparent for the task that carries the run to a worker."""
+    metrics.run_started()
+    context = recording.open_trace(run_id=run_id, started=queued_at.timestamp())
+    return context.traceparent if context is not None else ""
+
+
+def ended_elsewhere(run_id: int, status: str, error: str = "") -> None:
+    """A run ended away from a worker (stopped while queued or waiting, given up by the sweep): once the
+    transaction that ended it commits, so a failure here cannot undo the end."""
+    transaction.on_commit(lambda: _close_elsewhere(run_id, status, error))
+
+
+@_never_fails
+def _close_elsewhere(run_id: int, status: str, error: str) -> None:
+    metrics.run_finished(status)
+    recording.close_trace(run_id=run_id, status=status, error=error)
 
 
 class ExecutionTelemetry:
@@ -31,16 +74,20 @@ class ExecutionTelemetry:
         queued_at = to_seconds(run.queued_at)
         if queued_at is not None:
             metrics.queue_waited(time.time() - queued_at)
-        trace = recording.resume_trace(
-            run_id=run.id,
-            worker=worker,
-            queued_at=queued_at,
-            answer_seq=run.last_seq,
-            context=TraceContext.parse(traceparent),
-            team=str((run.team_config or {}).get("name") or ""),
-            # The first claim set started_at after the run was queued; a resume's is older than queued_at.
-            first=run.started_at is not None and run.queued_at is not None and run.started_at >= run.queued_at,
-        )
+        try:
+            trace = recording.resume_trace(
+                run_id=run.id,
+                worker=worker,
+                queued_at=queued_at,
+                answer_seq=run.last_seq,
+                context=TraceContext.parse(traceparent),
+                team=str((run.team_config or {}).get("name") or ""),
+                # The first claim set started_at after the run was queued; a resume's is older than queued_at.
+                first=run.started_at is not None and run.queued_at is not None and run.started_at >= run.queued_at,
+            )
+        except Exception:
+            logger.exception("telemetry: run %s's trace could not be resumed; it goes on untraced", run.id)
+            trace = None
         return cls(trace)
 
     @staticmethod
@@ -53,15 +100,23 @@ class ExecutionTelemetry:
         if isinstance(event, SpanEnd):
             metrics.span_ended(event.span)
 
+    def drained(self, events: list[SpanEvent]) -> None:
+        """The spans an exception left behind in the engine's tracer (it ended them as it escaped)."""
+        for event in events:
+            self.span(event)
+
+    @_never_fails
     def stored(self, message: StoredMessage, seq: int) -> None:
         """In the trip that stored `message` under `seq`: the spans that ended before it, linked to it."""
         if self.trace is not None:
             self.trace.flush((message, seq))
 
+    @_never_fails
     def waiting(self, kind: str, source: str) -> None:
         if self.trace is not None:
             self.trace.suspend(kind, source)
 
+    @_never_fails
     def ended(self, run: Run) -> None:
         """In the trip that stored the run's outcome."""
         metrics.run_finished(run.status)
@@ -75,6 +130,7 @@ class ExecutionTelemetry:
                 | ({"playground.stop_reason": run.stop_reason[:500]} if run.stop_reason else {}),
             )
 
+    @_never_fails
     def handed_back(self, reason: str) -> None:
         if self.trace is not None:
             self.trace.hand_back(reason)
