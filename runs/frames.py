@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from agents_app.text import refuse_nul
 
 TASK_MAX_CHARS = 100_000  # a task or an answer
 REASON_MAX_CHARS = 2_000  # a stop reason
@@ -31,9 +33,20 @@ Answer = Annotated[str, Field(max_length=TASK_MAX_CHARS)]
 StopReason = Annotated[str, Field(max_length=REASON_MAX_CHARS)]
 
 
-class Frame(BaseModel):
-    # AutoGen clients send extra keys (e.g. `files`, timestamps); ignore what we do not use.
-    model_config = ConfigDict(extra="ignore")
+class FrameModel(BaseModel):
+    """What every frame and part of one refuses, like a REST body (playground.schemas.InputSchema):
+    coerced types (`"5"` is not 5) and text the database cannot store (a NUL, named by field)."""
+
+    # AutoGen clients send extra keys (e.g. timestamps); ignore what we do not use.
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+
+class Frame(FrameModel):
     type: str
 
     def wire(self) -> dict[str, Any]:
@@ -41,8 +54,7 @@ class Frame(BaseModel):
         return {"type": self.type, **self.model_dump(mode="json", exclude_defaults=True, exclude={"type"})}
 
 
-class FileIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class FileIn(FrameModel):
     name: str
     type: str = ""
     content: str = ""

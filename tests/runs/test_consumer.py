@@ -6,11 +6,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from hypothesis import HealthCheck, given, settings
 
 from runs import consumers
+from runs.frames import FrameError, parse_frame
 from runs.models import Message, Run
 from tests.runs.conftest import create_run, gallery_config
+from tests.runs.frame_corpus import mistyped_frames, nul_frames
 from tests.runs.wsclient import connect, messages, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_runtime")]
@@ -113,6 +116,44 @@ async def test_bad_frames_get_an_error_and_the_socket_lives_on(
     await comm.send_json_to({"type": "ping"})
     assert (await receive(comm))["type"] == "pong"
     await comm.disconnect()
+
+
+async def _one_bad_frame(run_id: int, token: str, frame: dict[str, Any]) -> dict[str, Any]:
+    """Send one frame on a fresh socket; the reply, once the socket has shown it still answers."""
+    comm = await connect(f"/runs/{run_id}?token={token}")
+    await receive(comm)
+    await comm.send_json_to(frame)
+    reply = await receive(comm)
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+    return reply
+
+
+def _refused(case: tuple[dict[str, Any], str]) -> bool:
+    try:
+        parse_frame(case[0])
+    except FrameError:
+        return True
+    return False
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=nul_frames() | mistyped_frames().filter(_refused))
+def test_generated_bad_frames_get_an_error_naming_the_field_and_nothing_is_stored(
+    writer_run: int, alice_token: str, case: tuple[dict[str, Any], str]
+) -> None:
+    frame, field = case
+    reply = async_to_sync(_one_bad_frame)(writer_run, alice_token, frame)
+    assert reply["type"] == "error" and f"invalid {frame['type']} frame" in reply["error"] and field in reply["error"]
+    run = Run.objects.get(id=writer_run)
+    assert run.status == "created" and not Message.objects.filter(run_id=writer_run).exists()
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from runs import frames
 from runs.frames import (
@@ -18,6 +20,7 @@ from runs.frames import (
     StopFrame,
     parse_frame,
 )
+from tests.runs.frame_corpus import mistyped_frames, nul_frames, valid_frames
 
 pytestmark = pytest.mark.nodb
 
@@ -77,3 +80,51 @@ def test_limits_hold_for_parsed_frames() -> None:
         parse_frame({"type": "start", "task": "x" * (frames.TASK_MAX_CHARS + 1)})
     with pytest.raises(FrameError, match="reason"):
         parse_frame({"type": "stop", "reason": "x" * (frames.REASON_MAX_CHARS + 1)})
+
+
+# ------------------------------------------------------------------ a generated corpus over every frame type and field
+
+CORPUS = settings(max_examples=300, derandomize=True, database=None, deadline=None)
+
+
+@CORPUS
+@given(valid_frames)
+def test_every_generated_valid_frame_parses(frame: dict[str, Any]) -> None:
+    assert parse_frame(frame).type == frame["type"]
+
+
+@CORPUS
+@given(nul_frames())
+def test_a_nul_in_any_string_of_any_frame_is_refused_naming_the_field(case: tuple[dict[str, Any], str]) -> None:
+    frame, field = case
+    with pytest.raises(FrameError) as refused:
+        parse_frame(frame)
+    assert f"{field}" in str(refused.value) and "NUL" in str(refused.value)
+
+
+@CORPUS
+@given(mistyped_frames())
+def test_a_mistyped_field_is_refused_naming_it_or_parses(case: tuple[dict[str, Any], str]) -> None:
+    frame, field = case
+    try:
+        parsed = parse_frame(frame)
+    except FrameError as exc:
+        assert field in str(exc)
+    else:
+        assert parsed.type == frame["type"]  # the value happened to fit (a string for a string)
+
+
+@pytest.mark.parametrize(
+    "frame,field",
+    [
+        ({"type": "resume", "after_seq": "5"}, "after_seq"),
+        ({"type": "resume", "after_seq": 5.0}, "after_seq"),
+        ({"type": "resume", "after_seq": True}, "after_seq"),
+        ({"type": "start", "task": 5}, "task"),
+        ({"type": "stop", "reason": 5}, "reason"),
+        ({"type": "input_response", "response": "yes", "request_id": 7}, "request_id"),
+    ],
+)
+def test_frames_do_not_coerce_types_any_more_than_rest_does(frame: dict[str, Any], field: str) -> None:
+    with pytest.raises(FrameError, match=field):
+        parse_frame(frame)
