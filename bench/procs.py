@@ -89,17 +89,17 @@ class Cluster:
         )
         return out.stdout
 
-    def daphne(self) -> Proc:
+    def daphne(self, name: str = "daphne") -> Proc:
         port = free_port()
         proc = self.spawn(
-            "daphne", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"], port
+            name, [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"], port
         )
         wait_http(f"http://127.0.0.1:{port}/api/version", proc.popen)
         return proc
 
-    def worker(self, concurrency: int) -> Proc:
+    def worker(self, concurrency: int, name: str = "worker") -> Proc:
         proc = self.spawn(
-            "worker",
+            name,
             [
                 str(BIN / "celery"),
                 "-A",
@@ -113,14 +113,43 @@ class Cluster:
                 "--without-mingle",
                 "--loglevel",
                 "WARNING",
+                "-n",
+                f"{name}@%h",
             ],
         )
         deadline = time.monotonic() + 60
-        log = self.logdir / "worker.log"
+        log = self.logdir / f"{name}.log"
         while "ready" not in log.read_text(errors="replace") and time.monotonic() < deadline:
             if proc.popen.poll() is not None:
                 raise RuntimeError(log.read_text())
             time.sleep(0.2)
+        return proc
+
+    def redis(self) -> Proc:
+        """A private Redis for the bench: its CPU is the bench's alone, whatever else uses the shared one."""
+        port = free_port()
+        proc = self.spawn(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxclients",
+                "20000",
+            ],
+            port,
+        )
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
+            if time.monotonic() > deadline or proc.popen.poll() is not None:
+                raise RuntimeError((self.logdir / "redis.log").read_text())
+            time.sleep(0.05)
         return proc
 
     def fake_openai(self) -> Proc:

@@ -6,7 +6,10 @@ and measures, for every token, receive time minus emission time. Production mode
 Daphne + one Celery worker (--pool threads) + Redis + PostgreSQL; embedded mode:
 Daphne alone (SQLite, in-memory layer, inline executor).
 
-    python bench/run.py [--mode production|embedded|both] [--scenario NAME ...] [--json out.json]
+    python bench/run.py [--mode production|embedded|both] [--scenario NAME ...] [--daphnes N] [--workers N]
+                        [--json out.json]
+
+The scale scenarios (arrivals, fan-out, idle sockets, long runs, long histories) are in bench/scale.py.
 """
 
 from __future__ import annotations
@@ -87,6 +90,9 @@ class Result:
     sys_seconds: dict[str, float]
     machine_busy_pct: float
     rss_mb: dict[str, float]
+    # Every server process together (Daphnes, workers, the bench's Redis): per token relayed, per run.
+    server_cpu_us_per_token: float = 0.0
+    server_cpu_ms_per_run: float = 0.0
 
 
 def team_config(base_url: str, scenario: Scenario) -> dict[str, Any]:
@@ -189,10 +195,11 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_url: str, sc: Scenario) -> Result:
-    config = team_config(fake_url, sc)
+async def run_scenario(ctx: Ctx, sc: Scenario) -> Result:
+    cluster, mode, token = ctx.cluster, ctx.mode, ctx.token
+    config = team_config(ctx.fake_url, sc)
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {token}"}
+        base_url=f"http://127.0.0.1:{ctx.port}", timeout=60, headers={"Authorization": f"Bearer {token}"}
     ) as http:
         run_ids = []
         for _ in range(sc.runs):
@@ -201,7 +208,11 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
             run_ids.append(response.json()["id"])
     stats = [RunStats() for _ in run_ids]
     go = asyncio.Event()
-    tasks = [asyncio.create_task(drive_run(port, token, rid, st, go)) for rid, st in zip(run_ids, stats, strict=True)]
+    ports = ctx.ports
+    tasks = [
+        asyncio.create_task(drive_run(ports[i % len(ports)], token, rid, st, go))
+        for i, (rid, st) in enumerate(zip(run_ids, stats, strict=True))
+    ]
     await asyncio.sleep(0.5 + sc.runs * 0.01)  # every socket connected and replayed
     cpu_before = {p.name: cpu_seconds(p.pid) for p in cluster.procs}
     sys_before = {p.name: sys_seconds(p.pid) for p in cluster.procs}
@@ -257,21 +268,50 @@ async def run_scenario(cluster: Cluster, mode: str, port: int, token: str, fake_
         sys_seconds=kernel,
         machine_busy_pct=round(100 * busy, 1),
         rss_mb={p.name: round(rss_mb(p.pid), 1) for p in cluster.procs},
+        server_cpu_us_per_token=round(1e6 * server_cpu(ctx, cpu) / max(1, received), 1),
+        server_cpu_ms_per_run=round(1e3 * server_cpu(ctx, cpu) / sc.runs, 2),
     )
 
 
-def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
+def server_cpu(ctx: Ctx, cpu: dict[str, float]) -> float:
+    return sum(cpu.get(p.name, 0.0) for p in ctx.servers())
+
+
+@dataclass
+class Ctx:
+    """A running cluster and what the load client needs to reach it."""
+
+    cluster: Cluster
+    mode: str
+    ports: list[int]  # one per Daphne
+    token: str
+    fake_url: str
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    def servers(self) -> list[Any]:
+        """The server processes whose CPU a token costs (Daphnes, workers, the bench's Redis)."""
+        return [p for p in self.cluster.procs if p.name not in {"fake-openai"}]
+
+
+def start_cluster(mode: str, logdir: Path, daphnes: int = 1, workers: int = 1) -> Ctx:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "RUN_EXECUTOR"}}
     env.update(PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING", RUN_MAX_ACTIVE_PER_USER="1000")
+    cluster = Cluster(env, logdir)
     if mode == "production":
         import psycopg
 
         with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS playground_bench WITH (FORCE)")
             conn.execute("CREATE DATABASE playground_bench")
+        redis_url = os.environ.get("BENCH_REDIS_URL")
+        if not redis_url:  # a private Redis: its CPU is the bench's own, not other users' of the shared one
+            redis_url = f"redis://127.0.0.1:{cluster.redis().port}/0"
         env.update(
             DATABASE_URL="postgres://postgres@127.0.0.1:5432/playground_bench",
-            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+            REDIS_URL=redis_url,
             CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}",
             CELERY_QUEUE=f"bench{os.getpid()}",
             DEBUG="false",
@@ -280,7 +320,6 @@ def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
         )
     else:
         env.update(SQLITE_PATH=str(logdir / "bench.sqlite3"))
-    cluster = Cluster(env, logdir)
     cluster.manage("migrate", "--noinput", "-v0")
     token = (
         cluster.manage(
@@ -293,49 +332,62 @@ def start_cluster(mode: str, logdir: Path) -> tuple[Cluster, int, str, str]:
         .splitlines()[-1]
     )
     fake = cluster.fake_openai()
-    daphne = cluster.daphne()
+    ports = [cluster.daphne("daphne" if i == 0 else f"daphne{i + 1}").port for i in range(daphnes)]
     if mode == "production":
-        cluster.worker(concurrency=250)
-    return cluster, daphne.port, token, f"http://127.0.0.1:{fake.port}/v1"
+        for i in range(workers):
+            cluster.worker(concurrency=250, name="worker" if i == 0 else f"worker{i + 1}")
+    return Ctx(cluster, mode, ports, token, f"http://127.0.0.1:{fake.port}/v1")
 
 
 def print_table(results: list[Result]) -> None:
     print(
         "\n| mode | scenario | tokens recv/expected | lost | failed runs | p50 ms | p99 ms | max ms "
-        "| per-run tok/s median/min | total tok/s | CPU s (daphne/worker/fake/client) |"
+        "| per-run tok/s median/min | total tok/s | server µs/token | CPU s by process |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        cpu = "/".join(str(r.cpu_seconds.get(k, "-")) for k in ("daphne", "worker", "fake-openai", "load-client"))
+        cpu = " ".join(f"{k} {v}" for k, v in r.cpu_seconds.items())
         print(
             f"| {r.mode} | {r.scenario} | {r.received_tokens}/{r.expected_tokens} | {r.lost_tokens} "
             f"| {r.failed_runs} | {r.p50_ms} | {r.p99_ms} | {r.max_ms} "
             f"| {r.per_run_tokens_per_s_median}/{r.per_run_tokens_per_s_min} "
-            f"| {r.total_tokens_per_s} | {cpu} |"
+            f"| {r.total_tokens_per_s} | {r.server_cpu_us_per_token} | {cpu} |"
         )
 
 
 async def main() -> int:
+    from bench.scale import SCALE, print_scale
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=["production", "embedded", "both"], default="both")
-    parser.add_argument("--scenario", nargs="*", choices=list(SCENARIOS), default=DEFAULT_SCENARIOS)
+    parser.add_argument("--scenario", nargs="*", choices=[*SCENARIOS, *SCALE], default=DEFAULT_SCENARIOS + list(SCALE))
+    parser.add_argument("--daphnes", type=int, default=1, help="Daphne processes (production)")
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes (production)")
     parser.add_argument("--json", type=Path, default=Path("var/bench-results.json"))
     args = parser.parse_args()
     modes = ["production", "embedded"] if args.mode == "both" else [args.mode]
     results: list[Result] = []
+    scale: list[dict[str, Any]] = []
     for mode in modes:
         logdir = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
-        cluster, port, token, fake_url = start_cluster(mode, logdir)
+        many = mode == "production"
+        ctx = start_cluster(mode, logdir, args.daphnes if many else 1, args.workers if many else 1)
         try:
             for name in args.scenario:
-                result = await run_scenario(cluster, mode, port, token, fake_url, SCENARIOS[name])
-                results.append(result)
-                print(json.dumps(asdict(result)), flush=True)
+                if name in SCENARIOS:
+                    result = await run_scenario(ctx, SCENARIOS[name])
+                    results.append(result)
+                    print(json.dumps(asdict(result)), flush=True)
+                elif mode == "production":  # the scale scenarios measure the deployment users get
+                    outcome = await SCALE[name](ctx)
+                    scale.append({"mode": mode, **outcome})
+                    print(json.dumps(scale[-1]), flush=True)
         finally:
-            cluster.stop()
+            ctx.cluster.stop()
     print_table(results)
+    print_scale(scale)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    args.json.write_text(json.dumps({"streams": [asdict(r) for r in results], "scale": scale}, indent=2))
     return 0
 
 

@@ -27,7 +27,9 @@ The behaviour is chosen by the request's ``model`` (or the ``X-Fake-Behavior`` h
 Headers for text replies: ``X-Fake-Tokens`` (count, default 8), ``X-Fake-Rate`` (tokens per second,
 default 0 = unpaced), ``X-Fake-Text`` (explicit text, streamed word by word), ``X-Fake-Timestamps: 1``
 (each token's text is ``"<time.time_ns()> "`` at emission, for latency benchmarks),
-``X-Fake-Status: N`` forces an error status for any model, ``X-Fake-Cached-Tokens: N`` reports N of the
+``X-Fake-Pacing: independent`` paces each stream on its own timer, one wake-up per token, as independent
+model streams are (default: every paced stream of the server shares one ticker, so streams started together
+stay in phase), ``X-Fake-Status: N`` forces an error status for any model, ``X-Fake-Cached-Tokens: N`` reports N of the
 prompt tokens as cached (``usage.prompt_tokens_details.cached_tokens``).
 A usage chunk (``choices: []``) is sent when ``stream_options.include_usage`` is true.
 
@@ -266,9 +268,11 @@ class _Reply:
         tool_calls: list[dict[str, Any]],
         prompt_tokens: int,
         cached_tokens: int = 0,
+        independent: bool = False,
     ) -> None:
         self.model, self.tokens, self.rate, self.timestamps = model, tokens, rate, timestamps
         self.tool_calls, self.prompt_tokens, self.cached_tokens = tool_calls, prompt_tokens, cached_tokens
+        self.independent = independent
 
     @classmethod
     def plan(cls, behaviour: str, body: dict[str, Any], headers: dict[str, str]) -> _Reply:
@@ -296,6 +300,7 @@ class _Reply:
             tool_calls,
             prompt_tokens,
             int(headers.get("x-fake-cached-tokens", "0")),
+            headers.get("x-fake-pacing") == "independent",
         )
 
     def completion_tokens(self) -> int:
@@ -382,7 +387,7 @@ class _Reply:
                 _sse(writer, [chunk(i) for i in range(first, min(first + 64, len(self.tokens)))])
                 await _drain_if_needed(writer)
             return
-        pacer = _Pacer(writer, chunk, len(self.tokens), 1.0 / self.rate)
+        pacer = _Pacer(writer, chunk, len(self.tokens), 1.0 / self.rate, self.independent)
         try:
             await pacer.done
         finally:
@@ -396,14 +401,27 @@ class _Pacer:
     taken at that write, so a benchmark measures from when the bytes really left.
     """
 
-    def __init__(self, writer: asyncio.StreamWriter, chunk: Any, count: int, interval: float) -> None:
+    def __init__(
+        self, writer: asyncio.StreamWriter, chunk: Any, count: int, interval: float, independent: bool = False
+    ) -> None:
         self.loop = asyncio.get_running_loop()
         self.writer, self.chunk, self.count, self.interval = writer, chunk, count, interval
         self.start = self.loop.time()
         self.sent = 0
         self.done: asyncio.Future[None] = self.loop.create_future()
-        self.ticker = _Ticker.for_loop(self.loop)
-        self.ticker.add(self)
+        self.ticker: _Ticker | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        if independent:
+            self._own_tick()
+        else:
+            self.ticker = _Ticker.for_loop(self.loop)
+            self.ticker.add(self)
+
+    def _own_tick(self) -> None:
+        """Independent pacing: this stream's own timer, due at its next token, whatever the others do."""
+        self.timer = None
+        if self.emit(self.loop.time()):
+            self.timer = self.loop.call_at(self.due(), self._own_tick)
 
     def due(self) -> float:
         return self.start + self.sent * self.interval
@@ -427,7 +445,10 @@ class _Pacer:
         return True
 
     def stop(self) -> None:
-        self.ticker.discard(self)
+        if self.ticker is not None:
+            self.ticker.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 class _Ticker:
