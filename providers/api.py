@@ -8,7 +8,7 @@ team configs) and writable only by their owner.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -22,12 +22,13 @@ from providers.models import Provider
 
 router = Router(tags=["providers"])
 
-Kind = Literal["openai", "azure_openai", "openai_compatible"]
+# A plain string checked by the service (a 400 naming `kind`), so a NUL in it is refused like in any text field.
+KINDS: dict[str, Any] = {"enum": ["openai", "azure_openai", "openai_compatible"]}
 
 
 class ProviderIn(InputSchema):
     name: str = Field(max_length=64, description="what team configs call it: model.provider_ref")
-    kind: Kind
+    kind: str = Field(..., max_length=40, json_schema_extra=KINDS)
     base_url: str = Field("", max_length=2000, description="OpenAI-compatible base URL (…/v1) or Azure endpoint")
     api_version: str = Field("", max_length=40, description="Azure OpenAI only")
     api_key: str = Field("", max_length=1000, description="write-only; stored encrypted, shown by its last 4")
@@ -36,7 +37,7 @@ class ProviderIn(InputSchema):
 
 class ProviderPatchIn(InputSchema):
     name: str | None = Field(None, max_length=64)
-    kind: Kind | None = None
+    kind: str | None = Field(None, max_length=40, json_schema_extra=KINDS)
     base_url: str | None = Field(None, max_length=2000)
     api_version: str | None = Field(None, max_length=40)
     api_key: str | None = Field(None, max_length=1000, description='omit to keep the key, "" to remove it')

@@ -62,13 +62,16 @@ FIELDS = sorted(text_fields())
 
 @pytest.fixture
 def objects(alice: Any) -> dict[str, int]:
+    from providers.models import Provider
     from webhooks.models import Webhook
 
     team = make_team(alice)
     session = run_services.session_create(owner=alice, name="s", team=team)
     run = make_run(alice, session=session)
     webhook = Webhook.objects.create(owner=alice, team=team, url="http://example.com/hook", secret="s" * 20)
-    return {"team_id": team.id, "session_id": session.id, "run_id": run.id, "webhook_id": webhook.id}
+    provider = Provider.objects.create(owner=alice, name="p", kind="openai")
+    ids = {"team_id": team.id, "session_id": session.id, "run_id": run.id, "webhook_id": webhook.id}
+    return {**ids, "provider_id": provider.id}
 
 
 def test_the_openapi_document_lists_the_text_fields_this_test_walks() -> None:
