@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agents_app.text import NUL_REFUSED, nul_path
+from webhooks.urlsafety import url_problem
 
 SCHEMA_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
@@ -83,6 +84,15 @@ class ScriptedModel(Strict):
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "openai-api-key", "proxy-authorization"})
 
 
+def check_endpoint(url: str | None) -> str | None:
+    """A model endpoint is an http(s) URL with a host and no credentials in it: anything else would
+    pass here and only fail once a run calls it (`http://a@b/` did)."""
+    problem = None if url is None else url_problem(url, allow_private=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return url
+
+
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
     secret = sorted(name for name in headers if name.lower() in SECRET_HEADERS)
     if secret:
@@ -107,6 +117,7 @@ class OpenAIModel(Strict):
     model_info: ModelInfo | None = None
 
     _headers = field_validator("default_headers")(check_headers)
+    _endpoint = field_validator("base_url", "azure_endpoint", check_fields=False)(check_endpoint)
 
 
 class AzureOpenAIModel(Strict):
@@ -124,6 +135,7 @@ class AzureOpenAIModel(Strict):
     model_info: ModelInfo | None = None
 
     _headers = field_validator("default_headers")(check_headers)
+    _endpoint = field_validator("base_url", "azure_endpoint", check_fields=False)(check_endpoint)
 
 
 ModelConfig = Annotated[ScriptedModel | OpenAIModel | AzureOpenAIModel, Field(discriminator="provider")]

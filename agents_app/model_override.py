@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
-from agents_app.config import Strict, TeamConfigError, errors_from_validation, validate_team_config
+from agents_app.config import Strict, TeamConfigError, check_endpoint, errors_from_validation, validate_team_config
 
 # Settings that mean the same whatever serves the model; kept when the override changes the provider.
 _PORTABLE = ("temperature", "max_tokens", "timeout", "max_retries")
@@ -23,6 +23,8 @@ class ModelOverride(Strict):
     base_url: str | None = Field(
         default=None, min_length=1, max_length=2_000, description="an OpenAI-compatible endpoint to call it at"
     )
+
+    _endpoint = field_validator("base_url")(check_endpoint)
 
 
 ModelOverrideSpec: TypeAlias = ModelOverride | dict[str, ModelOverride]

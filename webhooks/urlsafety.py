@@ -37,6 +37,16 @@ def check_url(url: str, *, allow_private: bool, setting: str = "WEBHOOK_ALLOW_PR
         _addresses(parts, port, allow_private=False, setting=setting)
 
 
+def url_problem(url: str, *, allow_private: bool, setting: str = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES") -> str | None:
+    """Why `url` must not be called, or None: not http(s), no host, credentials in it, and (unless
+    `allow_private`, which also skips the DNS lookup) a loopback, private or reserved address."""
+    try:
+        check_url(url, allow_private=allow_private, setting=setting)
+    except UnsafeURL as exc:
+        return str(exc)
+    return None
+
+
 def resolve_target(url: str, *, allow_private: bool) -> Target:
     """Check a URL again and pin the address it is called at: one lookup, no second one."""
     parts, port = _parse(url)
@@ -54,7 +64,7 @@ def _parse(url: str) -> tuple[SplitResult, int]:
     if not parts.hostname:
         raise UnsafeURL("the URL has no host")
     if parts.username is not None or parts.password is not None:
-        raise UnsafeURL("credentials in the URL are not allowed; authenticate with the signature instead")
+        raise UnsafeURL("credentials in the URL (user@host) are not allowed")
     return parts, port or (443 if parts.scheme == "https" else 80)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from agents_app.config import TeamConfigError
+from agents_app.model_override import parse_model_override
 from agents_app.models import Team
 from tests.api.conftest import assert_error
 from tests.factories import SCRIPTED_TEAM, make_team
@@ -185,3 +187,54 @@ def test_rename_keeps_config_name_in_step(alice_api: Client, alice: Any) -> None
     alice_api.patch(f"/api/teams/{team.id}", {"name": "Renamed"}, content_type="application/json")
     exported = alice_api.get(f"/api/teams/{team.id}/export").json()
     assert exported["name"] == "Renamed"
+
+
+@pytest.mark.parametrize(
+    "model,field,expected",
+    [
+        ({"provider": "openai", "model": "m", "base_url": "http://a@b/v1"}, "base_url", "credentials"),
+        (
+            {"provider": "openai", "model": "m", "base_url": "http://key:secret@example.com/v1"},
+            "base_url",
+            "credentials",
+        ),
+        ({"provider": "openai", "model": "m", "base_url": "ftp://example.com/v1"}, "base_url", "http"),
+        ({"provider": "openai", "model": "m", "base_url": "localhost:11434/v1"}, "base_url", "http"),
+        ({"provider": "openai", "model": "m", "base_url": "http:///v1"}, "base_url", "no host"),
+        (
+            {
+                "provider": "azure_openai",
+                "model": "m",
+                "azure_endpoint": "https://u@x.openai.azure.com",
+                "api_version": "v",
+            },
+            "azure_endpoint",
+            "credentials",
+        ),
+    ],
+)
+def test_a_model_endpoint_that_could_never_be_called_is_refused_naming_the_field(
+    alice_api: Client, model: dict[str, Any], field: str, expected: str
+) -> None:
+    bad = copy.deepcopy(SCRIPTED_TEAM)
+    bad["participants"][0]["model"] = model
+    body = alice_api.post("/api/teams/validate", bad, content_type="application/json").json()
+    assert body["valid"] is False
+    assert [e["path"] for e in body["errors"]] == [f"participants[0].model.{field}"], body
+    assert expected in body["errors"][0]["message"]
+
+
+def test_a_local_model_endpoint_is_still_valid(alice_api: Client) -> None:
+    good = copy.deepcopy(SCRIPTED_TEAM)
+    good["participants"][0]["model"] = {
+        "provider": "openai",
+        "model": "llama3",
+        "base_url": "http://localhost:11434/v1",
+    }
+    assert alice_api.post("/api/teams/validate", good, content_type="application/json").json()["valid"] is True
+
+
+def test_a_model_override_endpoint_with_credentials_is_refused_naming_the_field() -> None:
+    with pytest.raises(TeamConfigError) as refused:
+        parse_model_override({"model": "m", "base_url": "http://a@b/"})
+    assert [e.path for e in refused.value.errors] == ["model_override.base_url"]
