@@ -10,10 +10,13 @@ A frame the WebSocket layer itself refuses, before the application sees it (a me
 Daphne's `--websocket_max_message_size`, 1 MiB by default, or text that is not UTF-8), closes
 the socket with the RFC 6455 code and a reason (1009 message too big, 1007 invalid data)
 instead of dropping the TCP connection without a word, which is autobahn's default for servers.
+That limit defaults to WS_MAX_START_FRAME_BYTES here, so a `start` frame carrying files gets
+through; the application holds every other frame to WS_MAX_FRAME_BYTES.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from daphne.cli import CommandLineInterface
@@ -66,6 +69,14 @@ class GracefulServer(Server):
 
 class GracefulCommandLineInterface(CommandLineInterface):
     server_class = GracefulServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+        from django.conf import settings
+
+        limit = settings.WS_MAX_START_FRAME_BYTES
+        self.parser.set_defaults(websocket_max_message_size=limit, websocket_max_frame_size=limit)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ from ops.api import meta_router
 from playground.api_docs import VendoredSwagger
 from playground.auth import api_auth
 from playground.errors import ErrorOut, install_exception_handlers
+from playground.schemas import PlaygroundParser
 from providers.api import router as providers_router
 from runs.api import router as runs_router
+from runs.attachments_api import router as attachments_router
 from runs.review_api import review_router
 from runs.sessions_api import router as sessions_router
 from traces.api import router as traces_router
@@ -53,7 +55,12 @@ class PlaygroundAPI(NinjaAPI):
 
 
 api = PlaygroundAPI(
-    title="Agent Playground API", version="1", urls_namespace="api", auth=api_auth, docs=VendoredSwagger()
+    title="Agent Playground API",
+    version="1",
+    urls_namespace="api",
+    auth=api_auth,
+    docs=VendoredSwagger(),
+    parser=PlaygroundParser(),
 )
 install_exception_handlers(api)
 
@@ -66,6 +73,7 @@ api.add_router("/runs", review_router)  # first: /runs/compare is not a run id
 api.add_router("/runs", runs_router)
 api.add_router("/runs", traces_router)  # GET /api/runs/{id}/trace
 api.add_router("/usage", usage_router)
+api.add_router("/attachments", attachments_router)
 api.add_router("", meta_router)  # /api/health, /api/version (no auth)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/providers", providers_router)

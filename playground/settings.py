@@ -202,6 +202,28 @@ RUN_START_BURST = env_int("RUN_START_BURST", 4)
 RUN_START_MAX_WAIT_MS = env_float("RUN_START_MAX_WAIT_MS", 100.0)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 64 * 1024)
 PLAYGROUND_TOOL_MODULES = env_list("PLAYGROUND_TOOL_MODULES")
+
+# --- attachments (runs/attachments.py): files given with a task, stored through STORAGES["default"]
+# (MEDIA_ROOT on this disk by default; any django-storages backend in production). Served only through
+# /api/attachments/<id> to the run's owner, never as public media.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 10)
+ATTACHMENT_QUOTA_BYTES = env_int("ATTACHMENT_QUOTA_BYTES", 200 * 1024 * 1024)
+# Text and PDF text handed to the model, per file; the rest is cut with a note saying so.
+ATTACHMENT_TEXT_MAX_CHARS = env_int("ATTACHMENT_TEXT_MAX_CHARS", 100_000)
+# Content types allowed besides text (UTF-8 without NUL bytes), as sniffed from the bytes, never from the name.
+ATTACHMENT_ALLOWED_TYPES = env_list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    "image/png,image/jpeg,image/gif,image/webp,application/pdf,application/zip,application/gzip,"
+    "audio/mpeg,audio/x-wav,video/mp4",
+)
+# A start frame carrying files may be this large (base64 makes a file a third larger); other frames
+# keep WS_MAX_FRAME_BYTES. A request body (JSON with base64 files, or multipart) likewise.
+WS_MAX_START_FRAME_BYTES = env_int("WS_MAX_START_FRAME_BYTES", 16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "API_MAX_BODY_BYTES", ATTACHMENT_MAX_FILES * ATTACHMENT_MAX_BYTES * 4 // 3 + 1024 * 1024
+)
 PLAYGROUND_DEMO_USERNAME = env_str("PLAYGROUND_DEMO_USERNAME", "demo")
 PLAYGROUND_DEMO_PASSWORD = env_str("PLAYGROUND_DEMO_PASSWORD")
 

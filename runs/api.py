@@ -21,13 +21,17 @@ from agents_app.text import refuse_nul
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 from playground.schemas import InputSchema
-from runs import selectors, services, snapshots
-from runs.frames import DEFAULT_STOP_REASON, Answer, StopReason, Task
+from runs import attachments, selectors, services, snapshots
+from runs.frames import DEFAULT_STOP_REASON, Answer, FileIn, StopReason, Task
 from runs.models import Message, Run
 from runs.sessions_api import usable_team
 from runs.shapes import MessageOut, RunOut
 
 router = Router(tags=["runs"])
+FILES_HELP = (
+    "files given with the task, AutoGen's shape {name, type, content: base64}; or send the request as "
+    "multipart/form-data with the other fields as form fields and each file as a `files` part"
+)
 MODEL_OVERRIDE_HELP = (
     'run on another model: {"model", "base_url"?} for every agent, or {"<agent name>": {"model", "base_url"?}}'
 )
@@ -42,6 +46,7 @@ class RunCreateIn(InputSchema):
     model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
     session_id: int | None = Field(None, description="the chat session the run belongs to")
     task: Task | None = Field(None, description="start at once; without it the run waits for `start`")
+    files: list[FileIn] | None = Field(None, description=FILES_HELP)
 
 
 class EditIn(InputSchema):
@@ -72,6 +77,7 @@ class StartIn(InputSchema):
     team_config: dict[str, Any] | None = None
     team_version: int | None = Field(None, ge=1)
     model_override: dict[str, Any] | None = Field(None, description=MODEL_OVERRIDE_HELP)
+    files: list[FileIn] | None = Field(None, description=FILES_HELP)
 
 
 class StopIn(InputSchema):
@@ -104,11 +110,27 @@ def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[snap
     return snapshots.choose(current=current, team=team, **choice), team
 
 
-def _started(run_id: int, task: str, **choice: Any) -> None:
+def _uploads(request: HttpRequest, files: list[FileIn] | None) -> list[attachments.Upload]:
+    """The request's files: base64 ones in the JSON body, then multipart `files` parts."""
     try:
-        services.run_start(run_id=run_id, task=task, **choice)
+        uploads = [attachments.upload_from_base64(f.name, f.content, i) for i, f in enumerate(files or [])]
+    except attachments.AttachmentError as exc:
+        raise _refused(exc) from None
+    return uploads + [attachments.Upload(name=f.name or "", data=f.read()) for f in request.FILES.getlist("files")]
+
+
+def _refused(exc: attachments.AttachmentError) -> ApiError:
+    path = "files" if exc.index is None else f"files[{exc.index}]"
+    return ApiError(400, f"File refused: {exc}", [{"path": path, "message": str(exc)}])
+
+
+def _started(run_id: int, task: str, files: list[attachments.Upload] | None = None, **choice: Any) -> None:
+    try:
+        services.run_start(run_id=run_id, task=task, files=files or (), **choice)
     except services.TooManyActiveRuns as exc:
         raise ApiError(429, str(exc)) from None
+    except attachments.AttachmentError as exc:
+        raise _refused(exc) from None
 
 
 @router.post("", response={201: RunCreatedOut})
@@ -117,6 +139,9 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
     if payload.session_id is not None:
         session = selectors.session_get_writable(user=request.user, session_id=payload.session_id)
     snapshot, team = _resolve_config(request.user, payload, session)
+    uploads = _uploads(request, payload.files)
+    if uploads and not payload.task:
+        raise ApiError(400, "Files come with a task.", [{"path": "task", "message": "give the task the files go with"}])
     with transaction.atomic():
         run = services.run_create(
             owner=request.user,
@@ -127,7 +152,7 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
             session=session,
         )
         if payload.task:
-            _started(run.id, payload.task)
+            _started(run.id, payload.task, uploads)  # a refused file: nothing of the run is kept
     run.refresh_from_db()
     run.ws_url = f"/runs/{run.id}"  # type: ignore[attr-defined]
     return Status(201, run)
@@ -158,7 +183,8 @@ def run_messages(
 @router.post("/{run_id}/start", response=StatusOut)
 def run_start(request: HttpRequest, run_id: int, payload: StartIn) -> Run:
     run = selectors.run_get_writable(user=request.user, run_id=run_id)
-    _started(run.id, payload.task, **payload.model_dump(include={"team_config", "team_version", "model_override"}))
+    choice = payload.model_dump(include={"team_config", "team_version", "model_override"})
+    _started(run.id, payload.task, _uploads(request, payload.files), **choice)
     run.refresh_from_db()
     return run
 

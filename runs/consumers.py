@@ -21,7 +21,7 @@ from django.conf import settings
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
 from metrics import registry as metrics
-from runs import events, selectors, services
+from runs import attachments, events, selectors, services
 from runs.admission import admit_start_request
 from runs.db import db_call
 from runs.frames import (
@@ -159,11 +159,16 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None:
             await self.send_json(events.error_frame("binary frames are not supported; send JSON text frames"))
             return
-        if len(text_data) > settings.WS_MAX_FRAME_BYTES or len(text_data.encode()) > settings.WS_MAX_FRAME_BYTES:
-            await self.send_json(events.error_frame(f"frame too large (limit {settings.WS_MAX_FRAME_BYTES} bytes)"))
+        # Only an authenticated start frame carrying files may be larger than the usual limit.
+        limit = settings.WS_MAX_START_FRAME_BYTES if self.joined else settings.WS_MAX_FRAME_BYTES
+        size = len(text_data.encode()) if len(text_data) <= limit else len(text_data)
+        if size > limit:
+            await self.send_json(events.error_frame(f"frame too large (limit {limit} bytes)"))
             return
         try:
             frame = parse_frame(json.loads(text_data))
+            if size > settings.WS_MAX_FRAME_BYTES and not (isinstance(frame, StartFrame) and frame.files):
+                raise FrameError(f"frame too large (limit {settings.WS_MAX_FRAME_BYTES} bytes without files)")
         except json.JSONDecodeError as exc:
             await self.send_json(events.error_frame(f"frame is not valid JSON: {exc.msg} at position {exc.pos}"))
             return
@@ -194,12 +199,14 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(events.pong_frame())
             elif isinstance(frame, StartFrame):
                 await admit_start_request()  # frames of running runs first (runs.admission)
+                files = [attachments.upload_from_base64(f.name, f.content, i) for i, f in enumerate(frame.files)]
                 await db_call(services.run_start)(
                     run_id=self.run_id,
                     task=frame.task,
                     team_config=frame.team_config,
                     team_version=frame.team_version,
                     model_override=frame.model_override,
+                    files=files,
                 )
             elif isinstance(frame, StopFrame):
                 await db_call(services.run_request_stop)(run_id=self.run_id, reason=frame.reason or "")
@@ -214,6 +221,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(events.error_frame("already authenticated"))
         except TeamConfigError as exc:
             await self.send_json(events.error_frame(_config_refusal(exc), errors=[e.model_dump() for e in exc.errors]))
+        except attachments.AttachmentError as exc:
+            await self.send_json(events.error_frame(f"file refused: {exc}", file=exc.name))
         except (services.RunStateError, services.TooManyActiveRuns) as exc:
             await self.send_json(events.error_frame(str(exc)))
         except Exception:

@@ -36,7 +36,7 @@ from agents_app.engine import (
     TeamRunner,
 )
 from ops.logs import bind_run
-from runs import events, services
+from runs import attachments, events, services
 from runs.admission import start_gate
 from runs.announce import Ending, announce_final, announce_status, announce_status_after_commit, read_ending
 from runs.db import db_call
@@ -64,15 +64,17 @@ class Loaded:
     messages: list[Message]  # the stored transcript; the engine gets it as `transcript`
     history: list[dict[str, Any]] = field(default_factory=list)
     telemetry: ExecutionTelemetry = field(default_factory=lambda: ExecutionTelemetry(None))
+    files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # content parts by message id
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
-        return [_wire(m) for m in self.messages]
+        return [_wire(m, self.files.get(m.id)) for m in self.messages]
 
 
-def _wire(message: Message) -> dict[str, Any]:
-    """A stored message as the engine reads it: the inverse of `_store`."""
-    return {
+def _wire(message: Message, files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A stored message as the engine reads it: the inverse of `_store`. `files`: its attachments
+    read for the model (runs.attachments.engine_parts); without them, their descriptors."""
+    wire = {
         "source": message.source,
         "type": message.type,
         "content": message.content,
@@ -81,6 +83,9 @@ def _wire(message: Message) -> dict[str, Any]:
         "partial": message.partial,
         "target": message.target,
     }
+    if message.attachments:
+        wire["attachments"] = files if files is not None else message.attachments
+    return wire
 
 
 def _claim_and_load(run_id: int, worker: str, lease_seconds: float, traceparent: str) -> Loaded | None:
@@ -104,7 +109,8 @@ def _load(run: Run) -> Loaded:
         config, error = validate_team_config(run.team_config), ""
     except TeamConfigError as exc:
         config, error = None, f"The run's team config is invalid: {exc}"
-    return Loaded(run=run, config=config, config_error=error, messages=messages, history=history)
+    files = attachments.engine_parts(messages)  # this run's files only: earlier runs' are named, not read
+    return Loaded(run=run, config=config, config_error=error, messages=messages, history=history, files=files)
 
 
 def _store(run_id: int, worker: str, message: StoredMessage, telemetry: ExecutionTelemetry) -> Message:

@@ -6,6 +6,7 @@ on the legal source states declared in TRANSITIONS below.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -144,6 +145,9 @@ class Message(models.Model):
     target = models.CharField(
         max_length=200, blank=True, default="", help_text="Whom a HandoffMessage hands over to; empty otherwise."
     )
+    # The files of a MultiModalMessage, as descriptors (runs.attachments.describe): kept on the row so
+    # showing a message never costs a query; the Attachment rows hold the files.
+    attachments = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -152,3 +156,35 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.seq} {self.source}: {self.type}"
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    # A random name: the user's file name is kept in `name`, never trusted as a path.
+    return f"attachments/{attachment.run_id}/{uuid.uuid4().hex}"
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image"
+    TEXT = "text"
+    PDF = "pdf"
+    FILE = "file"  # any other allowed type: the model is told its name and size
+
+
+class Attachment(models.Model):
+    """A file given with a run's message (the task, or an image a tool returned), in the default storage."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=255, help_text="The file's name as the user gave it.")
+    content_type = models.CharField(max_length=100, help_text="Sniffed from the content, not taken from the name.")
+    size = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=8, choices=AttachmentKind.choices)
+    text = models.TextField(blank=True, default="", help_text="A text file's text, or a PDF's extracted text.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.content_type}, run {self.run_id})"

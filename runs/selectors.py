@@ -11,7 +11,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery, Sum
 
 from playground.scoping import readable_by, writable_by
 from runs import events
-from runs.models import Message, Run, RunStatus, Session
+from runs.models import Attachment, Message, Run, RunStatus, Session
 from traces.models import Span
 
 
@@ -66,6 +66,12 @@ def owned_runs(user: Any) -> QuerySet[Run]:
 def run_get_writable(*, user: Any, run_id: int) -> Run:
     """Only the owner starts, stops or answers a run."""
     return owned_runs(user).get(id=run_id)
+
+
+def attachment_get_owned(*, user: Any, attachment_id: int) -> Attachment:
+    """Attachment.DoesNotExist (a 404) for missing and not-yours alike: files are private to the run's
+    owner, superusers included (they manage other people's runs in the admin)."""
+    return writable_by(Attachment.objects.all(), user, owner_field="run__owner").get(id=attachment_id)
 
 
 def run_for_socket(*, user: Any, run_id: int) -> tuple[Run | None, bool]:

@@ -9,7 +9,7 @@ is illegal from where the run actually is raises RunStateError.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
-from runs import snapshots
+from runs import attachments, snapshots
 from runs.announce import announce_message_after_commit, announce_stop_after_commit
 from runs.frames import DEFAULT_STOP_REASON
 from runs.models import (
@@ -25,6 +25,7 @@ from runs.models import (
     DRIVEN_STATUSES,
     TERMINAL_STATUSES,
     TRANSITIONS,
+    Attachment,
     Message,
     Run,
     RunStatus,
@@ -32,6 +33,8 @@ from runs.models import (
     allowed_sources,
 )
 from traces import telemetry
+
+MULTIMODAL = "MultiModalMessage"  # a message with files (AutoGen's type for text with images)
 
 
 class RunStateError(Exception):
@@ -118,6 +121,15 @@ def session_create(*, owner: Any, name: str, team: Any = None, carry_context: bo
     return Session.objects.create(owner=owner, name=name, team=team, carry_context=carry_context)
 
 
+def session_delete(*, session: Session) -> None:
+    """Delete a session with its runs, their messages and their attachments' files in storage."""
+    with transaction.atomic():
+        names = attachments.file_names(run__session_id=session.id)
+        session.delete()
+        # After commit: a rollback must not leave rows whose files are gone.
+        transaction.on_commit(lambda: attachments.delete_files(names))
+
+
 def run_create(
     *,
     owner: Any,
@@ -140,15 +152,25 @@ def run_create(
     )
 
 
-def run_enqueue(*, run_id: int, task: str) -> bool:
-    """created -> queued with its task stored as message 1; the caller dispatches after commit."""
+def run_enqueue(*, run_id: int, task: str, files: Sequence[Attachment] = (), note: str = "") -> bool:
+    """created -> queued with its task stored as message 1 (a MultiModalMessage with `files`, stored
+    attachments of the run; `note` says which agents do not see its images); the caller dispatches after commit."""
     # No savepoint inside run_start's transaction: an error anywhere aborts the whole start anyway,
     # and each savepoint is two more round trips on every run's start.
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         if not transition(run_id=run_id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], task=task, queued_at=now):
             return False
-        message = message_append(run_id=run_id, source="user", type="TextMessage", content=task)
+        message = message_append(
+            run_id=run_id,
+            source="user",
+            type=MULTIMODAL if files else "TextMessage",
+            content=task,
+            metadata={"note": note} if note else None,
+            attachments=[attachments.describe(a) for a in files],
+        )
+        if files:
+            Attachment.objects.filter(id__in=[a.id for a in files]).update(message=message)
         traceparent = telemetry.run_queued(run_id, now)
         announce_message_after_commit(run_id, message, with_status=False)
         _dispatch_on_commit(run_id, traceparent)
@@ -192,24 +214,47 @@ def run_start(
     team_config: dict[str, Any] | None = None,
     team_version: int | None = None,
     model_override: dict[str, Any] | None = None,
+    files: Sequence[attachments.Upload] = (),
 ) -> None:
     """Start a created run with its task, first replacing its snapshot when asked: a config sent inline
     (ours or AutoGen's) or a version of its team, and/or a model override on top (runs.snapshots).
+    `files` are checked (runs.attachments) before anything is written and stored with the task.
 
-    Raises TeamConfigError for a bad config or choice, TooManyActiveRuns past the per-user
-    cap, and RunStateError when the run was already started.
+    Raises AttachmentError for a refused file, TeamConfigError for a bad config or choice,
+    TooManyActiveRuns past the per-user cap, and RunStateError when the run was already started;
+    the run then stays as it was and no file is kept.
     """
-    # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
-    # `created` (two starts racing: one wins), and the reads are only for the error message.
-    with transaction.atomic():
-        check_active_limit(run_id)
-        if team_config is not None or team_version is not None or model_override is not None:
-            _choose_snapshot(run_id, team_config=team_config, team_version=team_version, model_override=model_override)
-        if not run_enqueue(run_id=run_id, task=task):
-            status = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
-            if status is None:
-                raise Run.DoesNotExist(f"run {run_id} does not exist")
-            raise RunStateError(f"run {run_id} was already started (it is {status})")
+    checked = attachments.check(owner_id=_owner_id(run_id), uploads=files) if files else []
+    stored: list[Attachment] = []
+    try:
+        # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
+        # `created` (two starts racing: one wins), and the reads are only for the error message.
+        with transaction.atomic():
+            check_active_limit(run_id)
+            if team_config is not None or team_version is not None or model_override is not None:
+                _choose_snapshot(
+                    run_id, team_config=team_config, team_version=team_version, model_override=model_override
+                )
+            note = ""
+            if checked:
+                stored = attachments.store(run_id=run_id, message_id=None, files=checked)
+                config = Run.objects.filter(id=run_id).values_list("team_config", flat=True).first() or {}
+                note = attachments.vision_note(config, stored)
+            if not run_enqueue(run_id=run_id, task=task, files=stored, note=note):
+                status = Run.objects.filter(id=run_id).values_list("status", flat=True).first()
+                if status is None:
+                    raise Run.DoesNotExist(f"run {run_id} does not exist")
+                raise RunStateError(f"run {run_id} was already started (it is {status})")
+    except BaseException:
+        attachments.delete_files(a.file.name for a in stored)  # the rows rolled back; storage does not
+        raise
+
+
+def _owner_id(run_id: int) -> int:
+    owner_id = Run.objects.filter(id=run_id).values_list("owner_id", flat=True).first()
+    if owner_id is None:
+        raise Run.DoesNotExist(f"run {run_id} does not exist")
+    return owner_id
 
 
 def _choose_snapshot(run_id: int, **choice: Any) -> None:
@@ -312,6 +357,7 @@ def _copy(message: Message, run_id: int) -> Message:
         metadata=message.metadata,
         partial=message.partial,
         target=message.target,
+        attachments=message.attachments,  # the parent's files: same owner, same session
     )
 
 
@@ -583,6 +629,7 @@ def message_append(
     metadata: dict[str, Any] | None = None,
     partial: bool = False,
     target: str = "",
+    attachments: list[dict[str, Any]] | None = None,
     worker: str | None = None,
 ) -> Message:
     """Store a completed message under the run's next seq.
@@ -608,6 +655,7 @@ def message_append(
             metadata=metadata or {},
             partial=partial,
             target=target,
+            attachments=attachments or [],
         )
 
 

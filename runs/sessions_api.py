@@ -107,7 +107,7 @@ def session_update(request: HttpRequest, session_id: int, payload: SessionPatch)
 
 @router.delete("/{session_id}", response={204: None})
 def session_delete(request: HttpRequest, session_id: int) -> Status:
-    selectors.session_get_writable(user=request.user, session_id=session_id).delete()
+    services.session_delete(session=selectors.session_get_writable(user=request.user, session_id=session_id))
     return Status(204, None)
 
 

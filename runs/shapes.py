@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, computed_field, model_validator
 
 from runs.models import Message, Run
 
@@ -38,16 +38,45 @@ class InputRequestOut(_Shape):
     deadline: Timestamp | None
 
 
+def attachment_url(attachment_id: int) -> str:
+    """Where the run's owner fetches a file (runs.attachments_api); nobody else gets it."""
+    return f"/api/attachments/{attachment_id}"
+
+
+class AttachmentOut(_Shape):
+    id: int
+    name: str
+    content_type: str = Field(description="sniffed from the content, not taken from the name")
+    size: int = Field(description="bytes")
+    kind: str = Field(description="image, text, pdf or file")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return attachment_url(self.id)
+
+
 class MessageOut(_Shape):
     seq: int
     source: str
     type: str
-    content: Any
+    content: Any = Field(
+        description="text; for a MultiModalMessage AutoGen's list: the text, then each image as {url, alt}"
+    )
     models_usage: dict[str, Any] | None
     metadata: dict[str, Any]
     partial: bool = Field(description="text kept from a stream cut short by a stop")
     target: str = Field(description="whom a HandoffMessage hands over to; empty for other messages")
+    attachments: list[AttachmentOut] = Field(description="the message's files (a MultiModalMessage's)")
     created_at: Timestamp
+
+    @model_validator(mode="after")
+    def _multimodal(self) -> MessageOut:
+        # AutoGen Studio's client renders a MultiModalMessage's list: strings, and images by `url`.
+        if self.attachments and isinstance(self.content, str):
+            images = [{"url": a.url, "alt": a.name} for a in self.attachments if a.kind == "image"]
+            self.content = [self.content, *images]
+        return self
 
 
 class RunOut(_Shape):

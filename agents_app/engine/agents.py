@@ -14,7 +14,7 @@ from typing import Any
 
 from agents_app.config import AssistantAgentConfig, Handoff
 from agents_app.engine.cancellation import CancellationToken
-from agents_app.engine.context import agent_context
+from agents_app.engine.context import accepts_images, agent_context
 from agents_app.engine.errors import Cancelled, ModelCallError, ToolCallError
 from agents_app.engine.events import (
     FunctionExecutionResult,
@@ -50,6 +50,7 @@ class AssistantAgent:
         self.registry = registry
         self.tracer = tracer or Tracer(enabled=False)
         self.pricing = pricing
+        self.vision = accepts_images(config.model)
         self._handoffs: dict[str, Handoff] = {}
         for h in config.handoffs:
             # Scripted replies name a handoff by target, i.e. by its default tool name.
@@ -137,7 +138,7 @@ class AssistantAgent:
         span: Span,
     ) -> AsyncIterator[TurnEvent | CreateResult]:
         """The call's chunks, then its CreateResult priced; `span` is ended before the result is handed on."""
-        context = agent_context(self.name, self.config.system_message, messages)
+        context = agent_context(self.name, self.config.system_message, messages, vision=self.vision)
         timer = ModelCallTimer()
         stream = self.client.stream(context, tools, streaming=self.config.model_client_stream)
         parts: list[str] = []

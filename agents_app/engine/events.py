@@ -138,6 +138,29 @@ class HandoffMessage(_TextContent):
 
 
 @dataclass(slots=True, kw_only=True)
+class MultiModalMessage(_TextContent):
+    """A message with files (AutoGen's MultiModalMessage): `content` is its text, `attachments` its files
+    as plain content parts: `{"id", "name", "content_type", "size", "kind"}` with, once the caller has
+    read them, `data` (an image's bytes in base64) or `text` (a text file's, a PDF's extracted text).
+    Kinds: image, text, pdf, file (any other type: named only). How a model sees them: context.py."""
+
+    type: ClassVar[str] = "MultiModalMessage"
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_text(self) -> str:
+        # Terminations and the selector's history read this: the files by name, never their text.
+        return "\n".join([self.content, *(f"[attached: {a.get('name', 'file')}]" for a in self.attachments)])
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = StoredMessage.to_wire(self)
+        wire["attachments"] = [{k: v for k, v in a.items() if k not in _PART_BODIES} for a in self.attachments]
+        return wire
+
+
+_PART_BODIES = frozenset({"data", "text"})  # read from storage for the model; never stored on the message
+
+
+@dataclass(slots=True, kw_only=True)
 class ToolCallRequestEvent(StoredMessage):
     type: ClassVar[str] = "ToolCallRequestEvent"
     is_chat: ClassVar[bool] = False
@@ -299,7 +322,15 @@ class TaskResult:
 Event = MessageChunk | StoredMessage | InputRequest | TaskResult
 
 _TEXT_TYPES: dict[str, type[_TextContent]] = {
-    cls.type: cls for cls in (TextMessage, ToolCallSummaryMessage, StopMessage, HandoffMessage, UserInputRequestedEvent)
+    cls.type: cls
+    for cls in (
+        TextMessage,
+        ToolCallSummaryMessage,
+        StopMessage,
+        HandoffMessage,
+        MultiModalMessage,
+        UserInputRequestedEvent,
+    )
 }
 
 
@@ -322,10 +353,15 @@ def message_from_wire(d: dict[str, Any]) -> StoredMessage:
         raise TranscriptError(f"{kind} from {source!r} needs a list as content")
     try:
         if kind in _TEXT_TYPES:
+            if kind == "MultiModalMessage" and isinstance(content, list):  # AutoGen's [text, image, ...]
+                content = "\n".join(item for item in content if isinstance(item, str))
             if not isinstance(content, str):
                 content = "" if content is None else json.dumps(content)
             if kind == "HandoffMessage":
                 return HandoffMessage(content=content, target=str(d["target"]), **common)
+            if kind == "MultiModalMessage":
+                files = [a for a in d.get("attachments") or [] if isinstance(a, dict)]
+                return MultiModalMessage(content=content, attachments=files, **common)
             return _TEXT_TYPES[kind](content=content, **common)
         if kind == "ToolCallRequestEvent":
             calls = [FunctionCall(str(c["id"]), str(c["name"]), _args(c.get("arguments"))) for c in _list(content)]

@@ -15,6 +15,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from agents_app.config import ScriptedModel, ScriptedReply
+from agents_app.engine.context import ATTACHED, attached_names, content_text
 from agents_app.engine.events import FunctionCall, RequestUsage
 from agents_app.engine.models import ChatMessages, CreateResult
 
@@ -46,8 +47,8 @@ class ScriptedClient:
         call_index: int | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
         reply = self.reply_for(messages, call_index)
-        content = fill_task(reply.content, messages)
-        prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in messages)
+        content = fill_task(reply.content, messages) + _acknowledgement(messages)
+        prompt_tokens = sum(len(content_text(m.get("content")).split()) for m in messages)
         calls = _tool_calls(reply, len(messages))
         if calls:
             completion = sum(len(c.arguments.split()) + 1 for c in calls)
@@ -78,7 +79,7 @@ def _latest_from_user(messages: ChatMessages) -> str:
     # Other agents' messages reach a model as role "user" too, but under their own name.
     for message in reversed(messages):
         if message.get("role") == "user" and message.get("name", "user") == "user":
-            return str(message.get("content") or "")
+            return content_text(message.get("content")).split(f"\n\n{ATTACHED}", 1)[0]  # the text before any file
     return ""
 
 
@@ -89,6 +90,14 @@ def _quote(text: str) -> str:
         return text.rstrip(",.;:")
     cut = text[:TASK_QUOTE_CHARS].rsplit(" ", 1)[0] or text[:TASK_QUOTE_CHARS]
     return cut.rstrip(",.;:") + "…"
+
+
+def _acknowledgement(messages: ChatMessages) -> str:
+    """Replying to the user's message that carried files, the offline model says which it received:
+    the demo shows them reaching the model without one."""
+    last = messages[-1] if messages else {}
+    names = attached_names(last.get("content")) if last.get("role") == "user" else []
+    return f" (Received {len(names)} attachment{'s' if len(names) != 1 else ''}: {', '.join(names)}.)" if names else ""
 
 
 async def _paced(words: list[str], rate: float) -> AsyncIterator[str]:

@@ -10,10 +10,13 @@ Exit status: 0 complete, 1 error, 2 stopped, 3 could not connect or not allowed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import mimetypes
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -28,6 +31,7 @@ from runs.cli.terminal import Renderer, ainput, exit_code
 from runs.frames import (
     CLOSE_REASONS,
     AuthFrame,
+    FileIn,
     Frame,
     InputResponseFrame,
     PingFrame,
@@ -52,6 +56,17 @@ class Options:
     interactive: bool = False
     stop_reason: str = "Stopped from the terminal client (Ctrl-C)"
     max_reconnects: int = 20
+    files: list[FileIn] = field(default_factory=list)  # sent with the first task
+
+
+def read_file(path: str) -> FileIn:
+    """A local file as a start frame carries it (AutoGen's shape); the server checks it."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ClientError(f"cannot read {path}: {exc.strerror or exc}") from None
+    kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return FileIn(name=Path(path).name, type=kind, content=base64.b64encode(data).decode("ascii"))
 
 
 def create_run(server: str, token: str, team: str) -> str:
@@ -141,6 +156,7 @@ class PlaygroundClient:
 
     def _reset(self, task: str) -> None:
         self.options.task = task
+        self.options.files = []  # the files went with the first task
         self.renderer.live.stop()
         self.renderer = Renderer(self.console)
         self.renderer.live.start()
@@ -192,8 +208,10 @@ class PlaygroundClient:
             self.pending.pop(0)
         async for raw in conn:
             frame = json.loads(raw)
-            self.renderer.frame(frame)
             kind = frame.get("type")
+            if kind == "error" and frame.get("file"):  # a refused file: the run was not started
+                raise ClientError(str(frame.get("error")))
+            self.renderer.frame(frame)
             if kind == "system":
                 self.run_status = (frame.get("run") or {}).get("status", "")
                 await self._maybe_start()
@@ -237,7 +255,7 @@ class PlaygroundClient:
             return
         self.started = True
         if self.options.task:
-            await self.send(self._frame(StartFrame, task=self.options.task))
+            await self.send(self._frame(StartFrame, task=self.options.task, files=self.options.files))
         elif self.options.interactive:
             self._prompt = self._spawn(self._ask_task())  # frames (a pong) keep flowing while we ask
         else:
@@ -250,7 +268,7 @@ class PlaygroundClient:
             task = await self._command_or_text("Task: ")
             if task is None:
                 return
-        await self.send(self._frame(StartFrame, task=task))
+        await self.send(self._frame(StartFrame, task=task, files=self.options.files))
 
     def _answer_later(self, frame: dict[str, Any]) -> None:
         request_id = str(frame.get("request_id", ""))

@@ -168,6 +168,16 @@ class Renderer:
                 border_style=color,
                 subtitle=subtitle,
             )
+        files = data.get("attachments") or []
+        if files and isinstance(content, list):  # a MultiModalMessage: its text, then its files by name
+            text = next((item for item in content if isinstance(item, str)), "")
+            names = ", ".join(f"📎 {f.get('name')} ({f.get('content_type')}, {f.get('size')} bytes)" for f in files)
+            note = (data.get("metadata") or {}).get("note")
+            body = Text(text + "\n")
+            body.append(names, style="cyan")
+            if note:
+                body.append(f"\n{note}", style="yellow")
+            return Panel(body, title=source, title_align="left", border_style=color, subtitle=subtitle)
         text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
         return Panel(Text(text), title=source, title_align="left", border_style=color, subtitle=subtitle)
 

@@ -96,6 +96,7 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
         "metadata": {},
         "partial": False,
         "target": "",
+        "attachments": [],
         "created_at": None,
     }
     assert runs[0]["input_request"] is None and runs[0]["last_seq"] == 2

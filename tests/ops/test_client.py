@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.nodb, pytest.mark.django_db(transaction=True), pytest.
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    env = subprocess_env(RUN_EXECUTOR="inline")
+    env = subprocess_env(RUN_EXECUTOR="inline", MEDIA_ROOT=str(tmp_path / "media"))
     env.pop("REDIS_URL", None)
     with open(tmp_path / "daphne.log", "wb") as log:
         daphne = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port)]
@@ -152,3 +152,26 @@ def test_unknown_team_name_is_refused(server: str, alice: Any, alice_token: str)
     args = ("--server", f"http://{server}", "--team", "no such team", "--token", alice_token, "-m", "x")
     done = subprocess.run(client(*args), cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and "no team named 'no such team'" in done.stdout
+
+
+def test_files_go_with_the_task(server: str, alice: Any, alice_token: str, tmp_path: Path) -> None:
+    from tests.support import files
+
+    writers = team(alice, "writer_critic")
+    (tmp_path / "red.png").write_bytes(files.png())
+    (tmp_path / "cat.png").write_bytes(files.elf())
+    base = ("--server", f"http://{server}", "--team", str(writers.id), "--token", alice_token, "-m", "Look")
+    done = subprocess.run(client(*base, "--file", str(tmp_path / "red.png")),
+                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "red.png (image/png" in done.stdout and "Received 1 attachment: red.png" in done.stdout
+    run = Run.objects.get(owner=alice)
+    assert [a.name for a in run.attachments.all()] == ["red.png"]
+    refused = subprocess.run(client(*base, "--file", str(tmp_path / "cat.png")),
+                             cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90)  # fmt: skip
+    assert refused.returncode == 3
+    assert "cat.png: its content is application/x-executable" in refused.stdout
+    assert Run.objects.filter(owner=alice).exclude(id=run.id).get().status == "created"
+    missing = subprocess.run(client(*base, "--file", str(tmp_path / "nope.txt")),
+                             cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert missing.returncode != 0 and "cannot read" in missing.stderr

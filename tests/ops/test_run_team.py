@@ -101,3 +101,32 @@ def test_bad_team_file_is_refused_with_its_errors(alice: Any, tmp_path: Path) ->
     child.expect("not a valid team config")
     assert finish(child) != 0
     assert not Run.objects.exists()
+
+
+def test_file_goes_with_the_task_and_a_disguised_one_is_refused(alice: Any, tmp_path: Path) -> None:
+    from tests.support import files
+
+    notes, fake = tmp_path / "notes.md", tmp_path / "cat.png"
+    notes.write_text("# Plan\nship on Friday\n")
+    fake.write_bytes(files.elf())
+    env = subprocess_env(MEDIA_ROOT=str(tmp_path / "media"))
+    team = str(ROOT / "agents_app" / "gallery" / "writer_critic.json")
+    child = pexpect.spawn(
+        sys.executable, ["manage.py", "run_team", team, "Summarise the plan", "--file", str(notes), "--user", "alice"],
+        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
+    )  # fmt: skip
+    child.expect("notes.md")
+    child.expect("Received 1 attachment: notes.md")
+    child.expect("Run complete")
+    assert finish(child) == 0, child.before
+    run = Run.objects.get(owner=alice)
+    assert run.messages.get(seq=1).attachments[0]["name"] == "notes.md"
+    assert run.attachments.get().text == "# Plan\nship on Friday\n"
+
+    child = pexpect.spawn(
+        sys.executable, ["manage.py", "run_team", team, "Look", "--file", str(fake), "--user", "alice"],
+        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
+    )  # fmt: skip
+    child.expect("cat.png: its content is application/x-executable, which is not an allowed type")
+    assert finish(child) != 0
+    assert Run.objects.count() == 1

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -77,7 +78,7 @@ async def closed_by_server(port: int, frame: str | bytes) -> Close:
 
 
 async def test_a_frame_over_the_servers_message_limit_is_closed_with_1009_and_a_reason(serving: int) -> None:
-    close = await closed_by_server(serving, "x" * (2 * 1024 * 1024))
+    close = await closed_by_server(serving, "x" * (17 * 1024 * 1024))  # WS_MAX_START_FRAME_BYTES: 16 MiB
     assert close.code == 1009 and "exceeds payload limit" in close.reason
 
 
@@ -95,3 +96,10 @@ async def test_a_frame_over_64_kib_but_under_the_server_limit_gets_an_error_fram
         assert error["type"] == "error" and "frame too large" in error["error"]
         await conn.send('{"type": "ping"}')  # still open: unauthenticated, it is told to authenticate
         assert json.loads(await asyncio.wait_for(conn.recv(), 30))["type"] == "error"
+
+
+def test_daphne_takes_a_start_frame_with_files_by_default(settings: Any) -> None:
+    from ops.serve import GracefulCommandLineInterface
+
+    args = GracefulCommandLineInterface().parser.parse_args(["playground.asgi:application"])
+    assert args.websocket_max_message_size == args.websocket_max_frame_size == settings.WS_MAX_START_FRAME_BYTES

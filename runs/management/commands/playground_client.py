@@ -3,6 +3,7 @@
     playground_client --server ws://HOST/runs/<id> --token T -m "task"
     playground_client --server http://HOST --team N --token T -m "task"   # creates the run first
     playground_client --server http://HOST --team "Writer and critic (offline)" --token T -i  # by name, at a prompt
+    playground_client --server http://HOST --team N --token T -m "What is in it?" --file photo.png --file notes.md
 
 See runs/cli/client.py for the behaviour and exit status.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from runs.cli.client import Options, PlaygroundClient
+from runs.cli.client import ClientError, Options, PlaygroundClient, read_file
 
 
 class Command(BaseCommand):
@@ -33,10 +34,16 @@ class Command(BaseCommand):
         parser.add_argument("-i", "--interactive", action="store_true", help="type tasks and answers at a prompt")
         parser.add_argument("--stop-reason", default="Stopped from the terminal client (Ctrl-C)")
         parser.add_argument("--max-reconnects", type=int, default=20, help="consecutive failed reconnects allowed")
+        parser.add_argument("--file", action="append", default=[], metavar="PATH",
+                            help="attach a file to the task (repeatable)")  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["token"]:
             raise CommandError("an API token is required: --token or $PLAYGROUND_TOKEN")
+        try:
+            files = [read_file(path) for path in options["file"]]
+        except ClientError as exc:
+            raise CommandError(str(exc)) from None
         client = PlaygroundClient(
             Options(
                 server=options["server"],
@@ -46,6 +53,7 @@ class Command(BaseCommand):
                 interactive=options["interactive"],
                 stop_reason=options["stop_reason"],
                 max_reconnects=options["max_reconnects"],
+                files=files,
             )
         )
         code = asyncio.run(client.main())

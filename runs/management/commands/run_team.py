@@ -1,4 +1,4 @@
-"""`manage.py run_team <team id | team.json> "task"`: run a team in this process, live in the terminal.
+"""`manage.py run_team <team id | team.json> "task" [--file PATH]`: run a team here, live in the terminal.
 
 The run is stored like any other (run_create + run_start), then driven here with
 runs.execution.drive under asyncio.run: the on-commit dispatch only notes the run
@@ -29,7 +29,7 @@ from agents_app.autogen import parse_team_config
 from agents_app.config import ConfigErrorItem, TeamConfigError
 from agents_app.engine import aclose_model_clients
 from agents_app.selectors import visible_teams
-from runs import events, execution, loops, services
+from runs import attachments, events, execution, loops, services
 from runs.cli.terminal import Renderer, ainput, exit_code
 from runs.models import Message, Run, RunStatus
 from webhooks import background
@@ -45,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("task", help="the task for the team")
         parser.add_argument("--user", help=f"owner of the run (default: {settings.PLAYGROUND_DEMO_USERNAME})")
         parser.add_argument(
+            "--file", action="append", default=[], metavar="PATH", help="attach a file to the task (repeatable)"
+        )
+        parser.add_argument(
             "--stop-reason",
             default="Interrupted at the terminal (Ctrl-C)",
             help="stop reason stored when you press Ctrl-C",
@@ -54,6 +57,7 @@ class Command(BaseCommand):
         console = Console()
         user = self._user(options["user"])
         config, team = self._team(options["team"], user, console)
+        files = [self._file(path) for path in options["file"]]
         run = services.run_create(owner=user, team=team, team_config=config)
         console.print(Text(f"Run {run.id} ({config.get('name', 'team')}) as {user.get_username()}", style="dim"))
         local = LocalRun(run.id, console, options["stop_reason"])
@@ -61,8 +65,9 @@ class Command(BaseCommand):
         # hooks run here too, so they are waited for inside the block.
         with loops.driven_here(local.note_dispatch):
             try:
-                services.run_start(run_id=run.id, task=options["task"])
-            except services.TooManyActiveRuns as exc:
+                services.run_start(run_id=run.id, task=options["task"], files=files)
+            except (services.TooManyActiveRuns, attachments.AttachmentError) as exc:
+                run.delete()  # nothing was started: leave no empty run behind
                 raise CommandError(str(exc)) from None
             status = asyncio.run(local.main())
             if not background.wait_idle(timeout=60):
@@ -77,6 +82,12 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no user {name!r}: pass --user NAME (create one with `manage.py createsuperuser`)")
         return user
+
+    def _file(self, path: str) -> attachments.Upload:
+        try:
+            return attachments.Upload(name=Path(path).name, data=Path(path).read_bytes())
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     def _team(self, ref: str, user: Any, console: Console) -> tuple[dict[str, Any], Any]:
         path = Path(ref)
