@@ -6,10 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.db import connections
 
 from tests.integration.stack import OwnRedis, Stack
 from tests.support.fake_openai import FakeOpenAIThread
+from tests.support.otlp_receiver import OtlpReceiver
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -19,7 +22,16 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def otlp() -> Iterator[OtlpReceiver]:
+    """The session stack's OpenTelemetry collector: every process of it exports its spans here."""
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory, otlp: OtlpReceiver
+) -> Iterator[Stack]:
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql" or not os.environ.get("REDIS_URL"):
         pytest.fail("integration tests need PostgreSQL and Redis: run them in the services pass")
@@ -27,6 +39,7 @@ def stack(django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest
     logdir = Path(os.environ.get("TEST_ARTIFACTS", tmp_path_factory.mktemp("stack")))
     logdir.mkdir(parents=True, exist_ok=True)
     stack = Stack(url, os.environ["REDIS_URL"], logdir)
+    stack.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.endpoint
     try:
         stack.start_daphne()
         stack.start_daphne()
@@ -57,6 +70,9 @@ def fake_openai() -> Iterator[FakeOpenAIThread]:
 
 @pytest.fixture
 def live(stack: Stack, transactional_db: Any) -> Stack:
+    # outage_stack's teardown terminates this process's connections too: the one thread that runs the
+    # tests' sync_to_async calls must not start the next test on a connection the server closed.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     return stack
 
 

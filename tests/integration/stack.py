@@ -19,6 +19,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "integration-metrics-token-0123456789"
 
 
 def free_port() -> int:
@@ -47,6 +48,12 @@ class Stack:
             # Our own channel names and queue: other test runs or benchmarks may share this Redis.
             CHANNEL_LAYER_PREFIX=f"test{os.getpid()}",
             CELERY_QUEUE=f"test{os.getpid()}",
+            # Observed as production is: /metrics behind a token, a worker's own endpoint, spans exported
+            # promptly once a test sets OTEL_EXPORTER_OTLP_ENDPOINT (the session stack does).
+            METRICS_TOKEN=METRICS_TOKEN,
+            METRICS_WORKER_PORT=str(free_port()),
+            OTEL_BSP_SCHEDULE_DELAY="100",
+            OTEL_SERVICE_NAME="playground-integration",
         )
         self.daphnes: list[tuple[subprocess.Popen[bytes], int]] = []
         self.worker: subprocess.Popen[bytes] | None = None
@@ -105,6 +112,10 @@ class Stack:
                 str(self.logdir / "beat-schedule"),
             ],
         )
+
+    @property
+    def worker_metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['METRICS_WORKER_PORT']}/metrics"
 
     def kill_worker(self) -> None:
         assert self.worker is not None

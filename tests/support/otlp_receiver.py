@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,6 +51,24 @@ class OtlpReceiver:
     headers: list[dict[str, str]] = field(default_factory=list)
 
     def __enter__(self) -> OtlpReceiver:
+        self._arrived = threading.Condition()
+        self._serve(0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    @contextmanager
+    def unreachable(self) -> Iterator[None]:
+        """The collector is down for the block (connections refused), then back on the same port."""
+        port = self._server.server_address[1]
+        self._stop()
+        try:
+            yield
+        finally:
+            self._serve(port)
+
+    def _serve(self, port: int) -> None:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,13 +89,11 @@ class OtlpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._arrived = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def _stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
 
