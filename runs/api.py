@@ -160,8 +160,12 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
 
 @router.get("", response=list[RunOut])
 @paginate(LimitOffset)
-def run_list(request: HttpRequest) -> QuerySet[Run]:
-    return selectors.visible_runs(request.user)
+def run_list(
+    request: HttpRequest,
+    session_id: int | None = Query(None, description="only the runs of this session"),  # noqa: B008
+) -> QuerySet[Run]:
+    runs = selectors.visible_runs(request.user)
+    return runs if session_id is None else runs.filter(session_id=session_id)
 
 
 @router.get("/{run_id}", response=RunOut)

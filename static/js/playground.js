@@ -3,6 +3,7 @@ import { api, apiAll } from "./api.js";
 import { clear, formatTime, h } from "./dom.js";
 import { attachLive } from "./live.js";
 import { DEFAULT_STOP_REASON, TASK_MAX_CHARS } from "./protocol.js";
+import { forkTree, overrideText } from "./iterate.js";
 import { isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 
@@ -27,6 +28,9 @@ const els = {
   note: $("composer-note"),
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
+  model: $("run-model"),
+  baseUrl: $("run-base-url"),
+  optionsSummary: $("run-options-summary"),
 };
 
 els.task.maxLength = TASK_MAX_CHARS;
@@ -172,7 +176,10 @@ async function startRun() {
   try {
     // Created without its task, started once the socket is live: the first tokens must not
     // stream before anyone listens (chunks are not stored, so they could not be replayed).
-    const run = await api("POST", "/runs", { session_id: session.id });
+    const body = { session_id: session.id };
+    const override = modelOverride();
+    if (override) body.model_override = override;
+    const run = await api("POST", "/runs", body);
     if (state.session !== session) return; // the reader moved to another session meanwhile
     els.task.value = "";
     maybeNameSession(session, task);
@@ -180,10 +187,25 @@ async function startRun() {
     addView({ ...run, task }, false, task);
     updateComposer();
   } catch (err) {
-    els.note.textContent = `Could not start the run: ${err.message}`;
+    const why = err.errors && err.errors.length ? ` (${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")})` : "";
+    els.note.textContent = `Could not start the run: ${err.message}${why}`;
     els.action.disabled = false;
   }
 }
+
+/** The run options' model (and endpoint) as a model_override for every agent; null for the team's own. */
+function modelOverride() {
+  const model = els.model.value.trim();
+  if (!model) return null;
+  const baseUrl = els.baseUrl.value.trim();
+  return baseUrl ? { model, base_url: baseUrl } : { model };
+}
+
+function showRunOptions() {
+  els.optionsSummary.textContent = overrideText(modelOverride()) || "the team's own model";
+}
+els.model.addEventListener("input", showRunOptions);
+els.baseUrl.addEventListener("input", showRunOptions);
 
 async function maybeNameSession(session, task) {
   // A session still named after its team gets its first task as the name: history that means something.
@@ -250,6 +272,14 @@ function addView(run, stored, task = null) {
       if (v.run.status === "awaiting_input") state.follow = true;
     },
     onChange: contentChanged,
+    onFork: (forked) => {
+      if (state.session && forked.session_id !== state.session.id) return;
+      state.follow = true;
+      addView(forked, false);
+      showForkTrees();
+      updateComposer();
+    },
+    linkRun: (id) => (state.views.has(id) ? `#run-${id}` : `/runs/${id}/`),
   });
   state.views.set(run.id, view);
   els.empty.hidden = true;
@@ -261,6 +291,12 @@ function addView(run, stored, task = null) {
   }
   contentChanged();
   return view;
+}
+
+// Each run of a family (a run, its forks, theirs) shows the family as a small tree.
+function showForkTrees() {
+  const runs = [...state.views.values()].map((v) => v.run);
+  for (const view of state.views.values()) view.setTree(forkTree(runs, view.run.id, { linkRun: (id) => `#run-${id}` }));
 }
 
 function closeAll() {
@@ -355,6 +391,7 @@ async function selectSession(id) {
   if (token !== state.loadToken) return;
   state.follow = true;
   for (const run of runs) addView(run, true);
+  showForkTrees();
   if (!runs.length) renderEmptyState();
   updateComposer();
   if (!els.task.disabled) els.task.focus();

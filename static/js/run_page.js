@@ -3,6 +3,7 @@
 import { api, apiAll } from "./api.js";
 import { h } from "./dom.js";
 import { attachLive } from "./live.js";
+import { forkTree } from "./iterate.js";
 import { DEFAULT_STOP_REASON } from "./protocol.js";
 import { isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
@@ -23,7 +24,11 @@ async function init() {
     loading.replaceWith(h("p", { class: "banner error", role: "alert" }, `Could not load the run: ${err.message}`));
     return;
   }
-  const view = new RunView(run, { announce: (text) => (live.textContent = text), link: false });
+  const view = new RunView(run, {
+    announce: (text) => (live.textContent = text),
+    link: false,
+    onFork: (forked) => window.location.assign(`/runs/${forked.id}/`),
+  });
   loading.remove();
   inner.append(view.el);
   loadStored(view, run);
@@ -36,6 +41,7 @@ async function init() {
       h("a", { href: `/compare/?runs=${runId}`, "aria-label": "Compare this run with others" }, "Compare…"),
     ),
   );
+  showForkTree(view, run);
   const trace = new TraceView(runId, { onMessage: (seq) => showMessage(view.el, seq) });
   inner.append(trace.el);
   trace.load();
@@ -49,10 +55,20 @@ async function init() {
     };
     document.addEventListener("keydown", (event) => {
       const inAnswer = document.activeElement && document.activeElement.classList.contains("answer");
-      if (event.key === "Escape" && !inAnswer && !isTerminal(view.run.status)) stop.click();
+      if (event.key === "Escape" && !event.defaultPrevented && !inAnswer && !isTerminal(view.run.status)) stop.click();
     });
   }
   document.title = `${run.task || `Run #${run.id}`} · Agent Playground`;
+}
+
+// The run's parent and forks among its session's runs.
+async function showForkTree(view, run) {
+  if (!run.session_id) return;
+  try {
+    view.setTree(forkTree(await apiAll(`/runs?session_id=${run.session_id}`), run.id));
+  } catch (err) {
+    /* the tree is a convenience; the run itself is on the page */
+  }
 }
 
 init();

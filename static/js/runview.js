@@ -3,6 +3,7 @@
 // through the same methods, so a replay looks exactly like the live run did.
 import { api } from "./api.js";
 import { agentHue, formatDuration, formatTime, h, prettyJson } from "./dom.js";
+import { exportLinks, messageActions, runFacts } from "./iterate.js";
 import { setMarkdown } from "./markdown.js";
 import { TASK_MAX_CHARS } from "./protocol.js";
 
@@ -32,10 +33,14 @@ export class RunView {
   /**
    * run: {id, task, status, ...} (REST RunOut or the WS `run` summary).
    * opts.onStatus(view) is called whenever the status changes; opts.announce(text) speaks to screen readers.
+   * opts.onFork(run), when given, puts "re-run from here" and "edit and re-run" on every message and
+   * receives each fork made from them; opts.linkRun(id) is where links to other runs point.
    */
-  constructor(run, { onStatus = () => {}, announce = () => {}, onChange = () => {}, link = true } = {}) {
+  constructor(run, { onStatus = () => {}, announce = () => {}, onChange = () => {}, link = true, onFork = null, linkRun = (id) => `/runs/${id}/` } = {}) {
     this.run = { ...run };
     this.onStatus = onStatus;
+    this.onFork = onFork;
+    this.linkRun = linkRun;
     this.announce = announce;
     this.onChange = onChange;
     this.items = new Map(); // seq -> element (final or streaming)
@@ -66,16 +71,30 @@ export class RunView {
     this.foot = h("footer", { class: "run-foot muted small" });
     const title = h("h2", { class: "run-task", title: this.run.task || "" }, this.run.task || "(no task yet)");
     const meta = h("span", { class: "run-meta muted small" }, formatTime(this.run.created_at || new Date().toISOString()));
-    if (link) meta.append(" · ", h("a", { href: `/runs/${this.run.id}/` }, `run #${this.run.id}`));
+    if (link) meta.append(" · ", h("a", { href: `/runs/${this.run.id}/` }, `run #${this.run.id}`), " ", exportLinks(this.run.id));
+    this.facts = h("span", { class: "run-facts small" });
+    this.head = h("header", { class: "run-head" }, title, this.statusEl, meta, this.facts);
+    this.treeSlot = h("div", { class: "tree-slot" });
     this.el = h(
       "article",
-      { class: "run", "data-run-id": this.run.id, "aria-label": `Run: ${this.run.task || this.run.id}` },
-      h("header", { class: "run-head" }, title, this.statusEl, meta),
+      { class: "run", id: `run-${this.run.id}`, "data-run-id": this.run.id, "aria-label": `Run: ${this.run.task || this.run.id}` },
+      this.head,
+      this.treeSlot,
       this.msgs,
       this.inputSlot,
       this.notices,
       this.foot,
     );
+    this.renderFacts();
+  }
+
+  renderFacts() {
+    this.facts.replaceChildren(...runFacts(this.run, { linkRun: this.linkRun }));
+  }
+
+  /** The run's parent and forks (iterate.forkTree), or null for none. */
+  setTree(tree) {
+    this.treeSlot.replaceChildren(...(tree ? [tree] : []));
   }
 
   // ------------------------------------------------------------------ status
@@ -100,6 +119,7 @@ export class RunView {
     if (!rest.task) delete rest.task; // a run created before its `start` has no task yet
     Object.assign(this.run, rest);
     if (summary.task) this.el.querySelector(".run-task").textContent = summary.task;
+    this.renderFacts();
     this.setStatus(summary.status);
     if (summary.status === "awaiting_input" && summary.input_request) this.showInput(summary.input_request);
     if (isTerminal(summary.status)) this.renderFinished();
@@ -155,10 +175,12 @@ export class RunView {
     if (seq === 1 && data.source === "user" && data.content === this.run.task) {
       // The task is the card's title; its echo as message 1 is not shown again.
       this.place(seq, h("li", { class: "task-echo", hidden: true, "data-seq": seq }));
+      if (this.onFork) messageActions(this, seq, data.content, this.head, this.head.querySelector(".run-task"), { rerun: "Re-run", edit: "Edit task" });
       this.onChange(this);
       return;
     }
     const el = this.renderMessage(seq, data);
+    if (this.onFork && !el.hidden) this.addActions(el, seq, data);
     this.place(seq, el);
     if (!this.humans.has(data.source) && data.type !== "ToolCallExecutionEvent") this.lastAgent = data.source;
     this.onChange(this);
@@ -270,6 +292,12 @@ export class RunView {
       meta.append(h("span", { class: "tokens muted small", title: "prompt + completion tokens" }, `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tok`));
     }
     return el;
+  }
+
+  addActions(el, seq, data) {
+    const text = TEXT_TYPES.has(data.type || "TextMessage") && typeof data.content === "string" ? data.content : null;
+    const bubble = el.querySelector(".bubble");
+    messageActions(this, seq, text, bubble || el, bubble ? bubble.querySelector(".md") : null);
   }
 
   renderToolCalls(seq, data) {

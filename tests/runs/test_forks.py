@@ -237,3 +237,17 @@ def test_the_export_and_compare_name_the_fork_point_and_the_override(alice: Any,
     both = client.get(f"/api/runs/compare?ids={parent_id},{edited['id']}").json()
     assert both["runs"][0]["fork"] is None and both["runs"][1]["fork"]["parent_id"] == parent_id
     assert both["team_diffs"][0]["changes"] == []
+
+
+def test_a_sessions_runs_list_with_their_fork_points(alice: Any, alice_token: str, bob_token: str) -> None:
+    client = api(alice_token)
+    team = writers_team(alice)
+    session = client.post("/api/sessions", {"name": "s", "team_id": team.id}, content_type="application/json").json()
+    parent_id = finished(client, session_id=session["id"], task="A poem")
+    child = fork(client, parent_id, after_seq=2, edit={"seq": 2, "content": "mine"}).json()
+    finished(client, team_id=team.id, task="elsewhere")  # another session's run is not listed
+    listed = client.get(f"/api/runs?session_id={session['id']}").json()["items"]
+    forks = {r["id"]: (r["parent_id"], r["fork_after_seq"], r["fork_edited_seq"]) for r in listed}
+    assert forks == {parent_id: (None, None, None), child["id"]: (parent_id, 2, 2)}
+    assert child["session_id"] == session["id"] and child["team_version"] == 1
+    assert api(bob_token).get(f"/api/runs?session_id={session['id']}").json()["count"] == 0
