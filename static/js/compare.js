@@ -3,7 +3,7 @@
 // config changed from the first run's. The address is the shareable link (for the runs' owner).
 import { api, apiAll } from "./api.js";
 import { changeTable } from "./config_diff.js";
-import { agentHue, clear, formatDuration, formatTime, h } from "./dom.js";
+import { agentHue, clear, formatCost, formatDuration, formatTime, h } from "./dom.js";
 import { setMarkdown } from "./markdown.js";
 
 const MIN = 2;
@@ -101,7 +101,7 @@ function summaryCard(run) {
       h("dt", {}, "Duration"), h("dd", { "data-field": "duration" }, run.duration === null ? "—" : formatDuration(run.duration)),
       h("dt", {}, "Messages"), h("dd", {}, String(run.messages.length)),
       h("dt", {}, "Tokens"), h("dd", { "data-field": "tokens" }, `${t.total} (${t.prompt} prompt, ${t.completion} completion)`),
-      h("dt", {}, "Cost"), h("dd", { "data-field": "cost" }, run.cost === null ? "unknown" : `$${run.cost.toFixed(4)}`),
+      h("dt", {}, "Cost"), h("dd", { "data-field": "cost" }, run.cost === null ? "unknown" : formatCost(run.cost)),
     ),
     h(
       "p",

@@ -95,7 +95,7 @@ def test_compare_two_runs_side_by_side(page: Any, server: Server) -> None:
     expect(cards.nth(0)).to_contain_text("Calculator assistant (offline) · v1")
     expect(cards.nth(1)).to_contain_text("Writer and critic (offline) · v1")
     expect(cards.nth(0).locator('[data-field="tokens"]')).to_contain_text("prompt")
-    expect(cards.nth(0).locator('[data-field="cost"]')).to_have_text("unknown")
+    expect(cards.nth(0).locator('[data-field="cost"]')).to_have_text("$0")  # an offline model is free
     expect(page.locator("#diff-title")).to_be_visible()
     expect(page.locator(".diff-table").first.locator('tr[data-path="name"]')).to_have_count(1)
     turn_one = page.locator('.turns tr[data-seq="1"] td')
