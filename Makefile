@@ -34,7 +34,7 @@ lint: $(VENV)/.requirements-dev mypy
 	$(BIN)/ruff format --check .
 
 mypy: $(VENV)/.requirements-dev
-	$(BIN)/mypy playground agents_app runs accounts ops webhooks traces metrics providers
+	$(BIN)/mypy playground agents_app runs accounts ops webhooks traces metrics providers mcp_servers
 
 bench: $(VENV)/.requirements-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/run.py

@@ -22,6 +22,7 @@ from agents_app.config import ConfigErrorItem, TeamConfig, TeamConfigError, team
 from agents_app.models import Team, VersionOrigin
 from agents_app.schemas import EXAMPLE_CONFIG, GalleryItemOut, TeamCreatedOut, TeamIn, TeamOut, TeamPatch, ValidateOut
 from agents_app.versions_api import versions_router
+from mcp_servers.selectors import check_team_servers
 from playground.errors import ApiError
 from playground.pagination import LimitOffset
 
@@ -41,10 +42,12 @@ def _under(prefix: str, path: str) -> str:
     return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
-def _parse_config(data: Any, prefix: str = "config") -> tuple[TeamConfig, list[ConfigErrorItem]]:
-    """Parse a config sent inside a wrapper; paths of errors and warnings point into the body."""
+def _parse_config(data: Any, owner: Any, prefix: str = "config") -> tuple[TeamConfig, list[ConfigErrorItem]]:
+    """Parse a config sent inside a wrapper, and check the MCP servers it names are `owner`'s to use;
+    paths of errors and warnings point into the body."""
     try:
         config, _, warnings = team_io.parse_document(data)
+        check_team_servers(config.model_dump(mode="json"), owner)
     except TeamConfigError as exc:
         raise TeamConfigError([{"path": _under(prefix, e.path), "message": e.message} for e in exc.errors]) from None
     return config, [ConfigErrorItem(path=_under(prefix, w.path), message=w.message) for w in warnings]
@@ -65,7 +68,7 @@ def team_list(request: HttpRequest) -> QuerySet[Team]:
 @teams_router.post("", response={201: TeamCreatedOut})
 def team_create(request: HttpRequest, payload: TeamIn) -> Status:
     _check_size(request)
-    config, warnings = _parse_config(payload.config)
+    config, warnings = _parse_config(payload.config, request.user)
     team = services.team_create(
         owner=request.user,
         config=config,
@@ -97,6 +100,7 @@ def team_validate(
     data = team_io.unwrap(document)
     try:
         config, fmt, warnings = team_io.parse_document(data)
+        check_team_servers(config.model_dump(mode="json"), request.user)
     except TeamConfigError as exc:
         fmt_guess: Literal["native", "autogen"] = "autogen" if "provider" in data else "native"
         return {"valid": False, "format": fmt_guess, "errors": exc.errors, "warnings": [], "config": None}
@@ -118,7 +122,7 @@ def team_detail(request: HttpRequest, team_id: int) -> Team:
 def team_replace(request: HttpRequest, team_id: int, payload: TeamIn) -> Team:
     _check_size(request)
     team = selectors.team_get_writable(user=request.user, team_id=team_id)
-    config, _ = _parse_config(payload.config)
+    config, _ = _parse_config(payload.config, team.owner)
     team = services.team_update(
         team=team,
         author=request.user,
@@ -135,7 +139,7 @@ def team_replace(request: HttpRequest, team_id: int, payload: TeamIn) -> Team:
 def team_patch(request: HttpRequest, team_id: int, payload: TeamPatch) -> Team:
     _check_size(request)
     team = selectors.team_get_writable(user=request.user, team_id=team_id)
-    config = _parse_config(payload.config)[0] if payload.config is not None else None
+    config = _parse_config(payload.config, team.owner)[0] if payload.config is not None else None
     team = services.team_update(
         team=team,
         author=request.user,

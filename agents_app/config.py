@@ -171,6 +171,10 @@ class AssistantAgentConfig(Strict):
     )
     model: ModelConfig
     tools: list[str] = Field(default_factory=list, description="names of registered server-side tools")
+    mcp_servers: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="names of MCP servers an operator registered; the agent gets every tool they expose",
+    )
     handoffs: list[Handoff] = Field(default_factory=list)
     model_client_stream: bool = True
     reflect_on_tool_use: bool = False

@@ -13,6 +13,7 @@ from django.db import transaction
 from agents_app.config import TeamConfig
 from agents_app.diff import config_diff
 from agents_app.models import Team, TeamVersion, VersionOrigin
+from mcp_servers.selectors import check_team_servers
 
 
 def _gallery() -> dict[str, TeamConfig]:
@@ -41,6 +42,7 @@ def team_create(
 ) -> Team:
     name = name or config.name
     description = config.description if description is None else description
+    check_team_servers(config.model_dump(mode="json"), owner)
     with transaction.atomic():
         team = Team.objects.create(
             owner=owner,
@@ -78,6 +80,7 @@ def team_update(
             team.shared = shared
         if config is not None:
             stored = _stored(config, team.name, team.description)
+            check_team_servers(stored, team.owner)
         else:
             stored = {**team.config, "name": team.name, "description": team.description}
         _record_version(team, stored, author=author, origin=origin, note=note)

@@ -66,16 +66,13 @@ def _redispatch_released(sender: Any = None, **kwargs: Any) -> None:
         except Exception:
             logger.exception("run %s: could not re-dispatch; the sweep will", run_id)
     released.clear()
-    _close_model_clients()
+    _close_loop_resources()
 
 
-def _close_model_clients() -> None:
-    """Close the worker loop's HTTP sessions to model servers (aiohttp complains about any left open)."""
-    from agents_app.engine import aclose_model_clients
-
-    if not loops.worker_loop_running():
-        return
+def _close_loop_resources() -> None:
+    """Close the worker loop's HTTP sessions to model servers (aiohttp complains about any left open)
+    and its MCP sessions, whose stdio servers must not outlive the worker."""
     try:
-        loops.run_in_worker_loop(aclose_model_clients(), timeout=5)
+        loops.close_worker_loop_resources()
     except Exception:
-        logger.warning("could not close the model clients at shutdown", exc_info=True)
+        logger.warning("could not close the worker loop's clients at shutdown", exc_info=True)

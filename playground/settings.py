@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "traces",
     "webhooks",
     "providers",
+    "mcp_servers",
 ]
 
 MIDDLEWARE = [

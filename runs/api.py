@@ -107,7 +107,7 @@ def _resolve_config(user: Any, payload: RunCreateIn, session: Any) -> tuple[snap
         team = usable_team(user, team_id)
     choice = payload.model_dump(include={"team_config", "team_version", "model_override"})
     current = snapshots.of_team(team) if team is not None else snapshots.Snapshot({})
-    return snapshots.choose(current=current, team=team, **choice), team
+    return snapshots.choose(current=current, team=team, owner=user, **choice), team
 
 
 def _uploads(request: HttpRequest, files: list[FileIn] | None) -> list[attachments.Upload]:

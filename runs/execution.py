@@ -27,6 +27,8 @@ from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
 from agents_app.engine import (
     CancellationToken,
     InputRequest,
+    McpServerError,
+    McpServerSpec,
     MessageChunk,
     ModelCallError,
     SpanEnd,
@@ -35,6 +37,7 @@ from agents_app.engine import (
     TaskResult,
     TeamRunner,
 )
+from mcp_servers.selectors import run_specs
 from ops.logs import bind_run
 from runs import attachments, events, services
 from runs.admission import start_gate
@@ -65,6 +68,7 @@ class Loaded:
     history: list[dict[str, Any]] = field(default_factory=list)
     telemetry: ExecutionTelemetry = field(default_factory=lambda: ExecutionTelemetry(None))
     files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # content parts by message id
+    mcp_servers: dict[str, McpServerSpec] = field(default_factory=dict)
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
@@ -105,12 +109,23 @@ def _load(run: Run) -> Loaded:
     if run.session_id is not None and run.session.carry_context:  # type: ignore[union-attr]
         earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
         history = [_wire(m) for m in earlier.order_by("run__created_at", "seq")]
+    servers: dict[str, McpServerSpec] = {}
     try:
         config, error = validate_team_config(run.team_config), ""
+        # Looked up at each execution: a server the operator removed or unshared since is refused now.
+        servers = run_specs(run.team_config, run.owner_id)
     except TeamConfigError as exc:
         config, error = None, f"The run's team config is invalid: {exc}"
     files = attachments.engine_parts(messages)  # this run's files only: earlier runs' are named, not read
-    return Loaded(run=run, config=config, config_error=error, messages=messages, history=history, files=files)
+    return Loaded(
+        run=run,
+        config=config,
+        config_error=error,
+        messages=messages,
+        history=history,
+        files=files,
+        mcp_servers=servers,
+    )
 
 
 def _store(run_id: int, worker: str, message: StoredMessage, telemetry: ExecutionTelemetry) -> Message:
@@ -201,7 +216,12 @@ class Execution:
 
     async def _run_engine(self, loaded: Loaded) -> None:
         telemetry = self.telemetry
-        runner = TeamRunner(loaded.config, tracer=telemetry.tracer, pricing=telemetry.pricing())  # type: ignore[arg-type]
+        runner = TeamRunner(
+            loaded.config,  # type: ignore[arg-type]
+            tracer=telemetry.tracer,
+            pricing=telemetry.pricing(),
+            mcp_servers=loaded.mcp_servers,
+        )
         started = loaded.run.started_at or timezone.now()
         elapsed = max(0.0, (timezone.now() - started).total_seconds())
         next_seq = loaded.run.last_seq + 1
@@ -242,6 +262,10 @@ class Execution:
             telemetry.drained(runner.tracer.drain())
             who = f" for agent {exc.source!r}" if exc.source else ""
             await self._fail(f"Model call{who} failed: {exc}")
+            return
+        except McpServerError as exc:
+            telemetry.drained(runner.tracer.drain())
+            await self._fail(f"Could not offer the tools of {exc}")
             return
         except Exception as exc:
             telemetry.drained(runner.tracer.drain())

@@ -25,6 +25,8 @@ from typing import Any
 
 from django.conf import settings
 
+from agents_app.engine import aclose_mcp_sessions, aclose_model_clients
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -149,3 +151,21 @@ def worker_loop_running() -> bool:
 def run_in_worker_loop(coro: Coroutine[Any, Any, None], timeout: float | None = None) -> None:
     """Block the calling (Celery pool) thread until `coro` finishes on the worker loop."""
     asyncio.run_coroutine_threadsafe(coro, worker_loop()).result(timeout)
+
+
+# ------------------------------------------------------------------ what runs leave open on a loop
+
+
+async def aclose_loop_resources() -> None:
+    """Close what the runs of the running loop share: model HTTP clients and MCP sessions (whose stdio
+    servers are child processes of this one). Call when the loop's work ends."""
+    results = await asyncio.gather(aclose_model_clients(), aclose_mcp_sessions(), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            logger.warning("closing a loop's clients failed", exc_info=result)
+
+
+def close_worker_loop_resources(timeout: float = 15.0) -> None:
+    """A Celery worker shutting down: close the worker loop's clients and stop its MCP servers."""
+    if worker_loop_running():
+        run_in_worker_loop(aclose_loop_resources(), timeout=timeout)

@@ -261,7 +261,7 @@ def _choose_snapshot(run_id: int, **choice: Any) -> None:
     """Replace the snapshot of a run that has not started yet (a `start` carrying a config or a version)."""
     run = Run.objects.select_related("team").get(id=run_id)
     current = snapshots.Snapshot(run.team_config, run.team_version, run.model_override)
-    chosen = snapshots.choose(current=current, team=run.team, **choice)
+    chosen = snapshots.choose(current=current, team=run.team, owner=run.owner_id, **choice)
     Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(
         team_config=chosen.config, team_version=chosen.team_version, model_override=chosen.model_override
     )
@@ -311,6 +311,7 @@ def run_fork(
         chosen = snapshots.choose(
             current=current,
             team=parent.team,
+            owner=parent.owner_id,
             team_config=team_config,
             team_version=team_version,
             model_override=model_override,

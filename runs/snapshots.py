@@ -15,6 +15,7 @@ from agents_app.autogen import parse_team_config
 from agents_app.config import TeamConfigError
 from agents_app.model_override import apply_model_override, override_dump, parse_model_override
 from agents_app.models import Team, TeamVersion
+from mcp_servers.selectors import check_team_servers
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,14 @@ def choose(
     *,
     current: Snapshot,
     team: Team | None,
+    owner: Any,
     team_config: Any = None,
     team_version: int | None = None,
     model_override: Any = None,
 ) -> Snapshot:
-    """`current` unless the request names another config (inline or a version); then the override on top."""
+    """`current` unless the request names another config (inline or a version); then the override on top.
+    The MCP servers it names must be `owner`'s to use (the run's owner: a shared team reaches only
+    the servers its runner may use)."""
     if team_config is not None and team_version is not None:
         raise TeamConfigError([{"path": "team_version", "message": "give team_config or team_version, not both"}])
     snapshot = current
@@ -45,6 +49,7 @@ def choose(
         snapshot = Snapshot(config.model_dump(mode="json"))
     elif team_version is not None:
         snapshot = Snapshot(version_config(team, team_version), team_version)
+    check_team_servers(snapshot.config, owner)
     if model_override is None:
         return snapshot
     spec = parse_model_override(model_override)

@@ -11,7 +11,6 @@ from celery.result import AsyncResult
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from agents_app.engine import aclose_model_clients
 from runs import execution, loops, recovery, services
 
 logger = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ async def _drive_in_own_loop(run_id: int, traceparent: str) -> None:
     try:
         await execution.drive(run_id, traceparent=traceparent)
     finally:
-        await aclose_model_clients()
+        await loops.aclose_loop_resources()
 
 
 class _RunDispatch(Task):  # type: ignore[misc]

@@ -15,6 +15,9 @@ Contract with the caller (runs/execution.py):
 - `cancel.cancel(reason)` interrupts the model stream at once; a partial TextMessage
   (`partial=True`, on the wire too) precedes `TaskResult("cancelled", reason)`.
 - `runner.external_termination.set()` ends the run gracefully after the current turn.
+- `TeamRunner(config, mcp_servers={name: McpServerSpec})`: the MCP servers the agents name, looked up
+  by the caller. Sessions are per event loop and shared by runs; `aclose_mcp_sessions()` when the
+  loop's work ends (stdio servers exit). A server that cannot be listed raises McpServerError.
 - Model failures raise `ModelCallError(message, permanent)`; a bad transcript raises TranscriptError.
 - `TeamRunner(config, tracer=Tracer(parent_span_id))` also yields `SpanStart` / `SpanEnd` for each agent
   turn, model call, tool call, hand-off and speaker selection (`tracing.py`), each before the message
@@ -46,6 +49,7 @@ from agents_app.engine.events import (
     UserInputRequestedEvent,
     message_from_wire,
 )
+from agents_app.engine.mcp import McpServerError, McpServerSpec, aclose_mcp_sessions, mcp_sessions
 from agents_app.engine.models import aclose_model_clients
 from agents_app.engine.pricing import ModelPrice, Pricing
 from agents_app.engine.teams import TeamRunner
@@ -86,5 +90,9 @@ __all__ = [
     "Usage",
     "UserInputRequestedEvent",
     "aclose_model_clients",
+    "aclose_mcp_sessions",
+    "mcp_sessions",
+    "McpServerError",
+    "McpServerSpec",
     "message_from_wire",
 ]

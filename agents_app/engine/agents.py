@@ -26,6 +26,7 @@ from agents_app.engine.events import (
     ToolCallRequestEvent,
     ToolCallSummaryMessage,
 )
+from agents_app.engine.mcp import McpServerError, McpServerSpec, McpTool, mcp_sessions, openai_tool_name
 from agents_app.engine.models import CreateResult, ModelClient
 from agents_app.engine.pricing import Pricing
 from agents_app.engine.tools import ToolRegistry
@@ -43,7 +44,9 @@ class AssistantAgent:
         *,
         tracer: Tracer | None = None,
         pricing: Pricing | None = None,
+        mcp_servers: Sequence[McpServerSpec] = (),
     ) -> None:
+        """`mcp_servers`: the specs of the servers `config.mcp_servers` names, in that order."""
         self.config = config
         self.name = config.name
         self.client = client
@@ -58,6 +61,31 @@ class AssistantAgent:
             self._handoffs[h.name] = h
         self._tools = [registry.openai_schema(t) for t in config.tools if registry.get(t) is not None]
         self._tools += [_handoff_schema(h) for h in config.handoffs]
+        self._mcp_servers = list(mcp_servers)
+        # Listed at the first model call of each execution (listing needs the server, and await).
+        self._mcp_tools: dict[str, tuple[McpServerSpec, McpTool]] | None = None
+
+    async def _offered_tools(self) -> list[dict[str, Any]]:
+        """The registered tools and handoffs, then the MCP servers' tools (McpServerError if one is down)."""
+        if not self._mcp_servers:
+            return self._tools
+        mcp = await self._list_mcp_tools()
+        return [*self._tools, *(_mcp_schema(name, tool) for name, (_, tool) in mcp.items())]
+
+    async def _list_mcp_tools(self) -> dict[str, tuple[McpServerSpec, McpTool]]:
+        if self._mcp_tools is None:
+            taken = {t["function"]["name"] for t in self._tools}
+            listed: dict[str, tuple[McpServerSpec, McpTool]] = {}
+            sessions = mcp_sessions()
+            for spec in self._mcp_servers:
+                for tool in await sessions.tools(spec):
+                    # Two servers may both have a `search`: the later one is offered as server__tool.
+                    name = openai_tool_name(tool.name)
+                    if name in taken or name in listed:
+                        name = openai_tool_name(f"{spec.name}__{tool.name}")
+                    listed[name] = (spec, tool)
+            self._mcp_tools = listed
+        return self._mcp_tools
 
     async def turn(
         self,
@@ -76,7 +104,7 @@ class AssistantAgent:
                 turn.append(executed)
                 yield executed
                 continue
-            tools: list[dict[str, Any]] | None = self._tools or None
+            tools: list[dict[str, Any]] | None = await self._offered_tools() or None
             reflecting = False
             if isinstance(last, ToolCallExecutionEvent):
                 request = turn[-2] if len(turn) > 1 and isinstance(turn[-2], ToolCallRequestEvent) else None
@@ -199,7 +227,8 @@ class AssistantAgent:
 
     def _tool_span(self, call_id: str, name: str, parent: Span | None) -> Span:
         kind = "handoff_call" if name in self._handoffs else "function"
-        return self.tracer.start(
+        mcp = self._mcp_tools.get(name) if self._mcp_tools else None
+        span = self.tracer.start(
             "tool",
             f"execute_tool {name}",
             parent,
@@ -211,6 +240,9 @@ class AssistantAgent:
                 "gen_ai.agent.name": self.name,
             },
         )
+        if mcp is not None:
+            span.attributes["playground.mcp.server"] = mcp[0].name
+        return span
 
     def _record_handoff(self, message: HandoffMessage, parent: Span | None) -> None:
         span = self.tracer.start(
@@ -226,10 +258,22 @@ class AssistantAgent:
         handoff = self._handoffs.get(name)
         if handoff is not None:
             return FunctionExecutionResult(call_id, name, handoff.message)
-        if name not in self.config.tools:
+        try:
+            mcp = (await self._list_mcp_tools()).get(name) if self._mcp_servers else None
+        except McpServerError as exc:
+            if name not in self.config.tools:
+                return FunctionExecutionResult(call_id, name, f"Error: {exc}", True)
+            mcp = None
+        if name not in self.config.tools and mcp is None:
             return FunctionExecutionResult(call_id, name, f"Error: tool {name!r} is not available to this agent", True)
         try:
             args = json.loads(arguments or "{}")
+            if mcp is not None:
+                if not isinstance(args, dict):
+                    return FunctionExecutionResult(call_id, name, "Error: arguments must be a JSON object", True)
+                spec, tool = mcp
+                outcome = await mcp_sessions().call(spec, tool.name, args)
+                return FunctionExecutionResult(call_id, name, outcome.content, outcome.is_error, outcome.parts)
             return FunctionExecutionResult(call_id, name, await self.registry.call(name, args))
         except json.JSONDecodeError as exc:
             return FunctionExecutionResult(call_id, name, f"Error: arguments are not valid JSON: {exc}", True)
@@ -240,6 +284,11 @@ class AssistantAgent:
 class _KeepMissing(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _mcp_schema(name: str, tool: McpTool) -> dict[str, Any]:
+    function = {"name": name, "description": tool.description, "parameters": tool.input_schema}
+    return {"type": "function", "function": function}
 
 
 def _handoff_schema(h: Handoff) -> dict[str, Any]:

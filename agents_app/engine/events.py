@@ -61,13 +61,25 @@ class FunctionCall:
 
 @dataclass(slots=True)
 class FunctionExecutionResult:
+    """A tool's result. `content` is what the model reads; `parts` what it cannot (an MCP tool's
+    images, `{"type": "image", "mime_type", "data": base64}`), kept for the people watching."""
+
     call_id: str
     name: str
     content: str
     is_error: bool = False
+    parts: list[dict[str, str]] = field(default_factory=list)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"call_id": self.call_id, "name": self.name, "content": self.content, "is_error": self.is_error}
+        wire: dict[str, Any] = {
+            "call_id": self.call_id,
+            "name": self.name,
+            "content": self.content,
+            "is_error": self.is_error,
+        }
+        if self.parts:
+            wire["parts"] = [dict(p) for p in self.parts]
+        return wire
 
 
 @dataclass(slots=True, kw_only=True)
@@ -373,6 +385,7 @@ def message_from_wire(d: dict[str, Any]) -> StoredMessage:
                     name=str(r.get("name", "")),
                     content=str(r.get("content", "")),
                     is_error=bool(r.get("is_error", False)),
+                    parts=[_part(p) for p in _list(r.get("parts")) if isinstance(p, dict)],
                 )
                 for r in _list(content)
             ]
@@ -386,6 +399,10 @@ def message_from_wire(d: dict[str, Any]) -> StoredMessage:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _part(value: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _args(value: Any) -> str:

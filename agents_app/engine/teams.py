@@ -31,6 +31,7 @@ from agents_app.engine.events import (
     message_cost,
     message_from_wire,
 )
+from agents_app.engine.mcp import McpServerError, McpServerSpec
 from agents_app.engine.models import ModelClient, model_client
 from agents_app.engine.pricing import Pricing
 from agents_app.engine.speakers import USER, Selection, round_robin_next, selector_next, swarm_next
@@ -44,7 +45,8 @@ SAFETY_MAX_TURNS = 100
 
 
 class TeamRunner:
-    """`tracer` collects the run's spans (yielded as SpanStart/SpanEnd events; none when it is disabled,
+    """`mcp_servers` are the specs of the MCP servers the agents name (plain data: the caller looked
+    them up). `tracer` collects the run's spans (yielded as SpanStart/SpanEnd events; none when it is disabled,
     the default); `pricing` puts a cost on each model call (none without it, and `cost` terminations
     then never fire)."""
 
@@ -56,6 +58,7 @@ class TeamRunner:
         registry: ToolRegistry | None = None,
         tracer: Tracer | None = None,
         pricing: Pricing | None = None,
+        mcp_servers: Mapping[str, McpServerSpec] | None = None,
     ) -> None:
         self.config = config
         self.env: Mapping[str, str] = os.environ if env is None else env
@@ -63,11 +66,21 @@ class TeamRunner:
         self.tracer = tracer or Tracer(enabled=False)
         self.pricing = pricing
         tools = registry or default_registry
-        self.agents: dict[str, AssistantAgent] = {
-            p.name: AssistantAgent(p, model_client(p.model, self.env), tools, tracer=self.tracer, pricing=pricing)
-            for p in config.participants
-            if isinstance(p, AssistantAgentConfig)
-        }
+        servers = mcp_servers or {}
+        self.agents: dict[str, AssistantAgent] = {}
+        for p in config.participants:
+            if isinstance(p, AssistantAgentConfig):
+                missing = [n for n in p.mcp_servers if n not in servers]
+                if missing:
+                    raise McpServerError(missing[0], f"agent {p.name!r} names it, but it is not available to this run")
+                self.agents[p.name] = AssistantAgent(
+                    p,
+                    model_client(p.model, self.env),
+                    tools,
+                    tracer=self.tracer,
+                    pricing=pricing,
+                    mcp_servers=[servers[n] for n in p.mcp_servers],
+                )
         self.selector_client: ModelClient | None = (
             model_client(config.selector.model, self.env) if config.selector is not None else None
         )

@@ -27,7 +27,6 @@ from rich.text import Text
 
 from agents_app.autogen import parse_team_config
 from agents_app.config import ConfigErrorItem, TeamConfigError
-from agents_app.engine import aclose_model_clients
 from agents_app.selectors import visible_teams
 from runs import attachments, events, execution, loops, services
 from runs.cli.terminal import Renderer, ainput, exit_code
@@ -145,7 +144,7 @@ class LocalRun:
             listener.cancel()
             await asyncio.gather(listener, *self._tasks, return_exceptions=True)
             await layer.group_discard(events.run_group(self.run_id), channel)
-            await aclose_model_clients()
+            await loops.aclose_loop_resources()
         return status
 
     def _stored_frames(self) -> list[dict[str, Any]]:
