@@ -139,8 +139,10 @@ def sniff(name: str, data: bytes) -> tuple[str, str, str]:
     if guessed is None:
         text = _as_text(data)
         if text is None:
-            raise AttachmentError(name, "unrecognised binary content; allowed are text, images, PDF and the types in "
-                                  "ATTACHMENT_ALLOWED_TYPES")  # fmt: skip
+            raise AttachmentError(
+                name,
+                "unrecognised binary content; allowed are text, images, PDF and the types in ATTACHMENT_ALLOWED_TYPES",
+            )
         by_name = mimetypes.guess_type(name)[0] or ""
         content_type = by_name if by_name.startswith("text/") or by_name in _TEXT_LIKE else "text/plain"
         return content_type, AttachmentKind.TEXT.value, text

@@ -161,17 +161,35 @@ def test_files_go_with_the_task(server: str, alice: Any, alice_token: str, tmp_p
     (tmp_path / "red.png").write_bytes(files.png())
     (tmp_path / "cat.png").write_bytes(files.elf())
     base = ("--server", f"http://{server}", "--team", str(writers.id), "--token", alice_token, "-m", "Look")
-    done = subprocess.run(client(*base, "--file", str(tmp_path / "red.png")),
-                          cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90)  # fmt: skip
+    done = subprocess.run(
+        client(*base, "--file", str(tmp_path / "red.png")),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "red.png (image/png" in done.stdout and "Received 1 attachment: red.png" in done.stdout
     run = Run.objects.get(owner=alice)
     assert [a.name for a in run.attachments.all()] == ["red.png"]
-    refused = subprocess.run(client(*base, "--file", str(tmp_path / "cat.png")),
-                             cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=90)  # fmt: skip
+    refused = subprocess.run(
+        client(*base, "--file", str(tmp_path / "cat.png")),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert refused.returncode == 3
     assert "cat.png: its content is application/x-executable" in refused.stdout
     assert Run.objects.filter(owner=alice).exclude(id=run.id).get().status == "created"
-    missing = subprocess.run(client(*base, "--file", str(tmp_path / "nope.txt")),
-                             cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
+    missing = subprocess.run(
+        client(*base, "--file", str(tmp_path / "nope.txt")),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode != 0 and "cannot read" in missing.stderr

@@ -112,9 +112,14 @@ def test_file_goes_with_the_task_and_a_disguised_one_is_refused(alice: Any, tmp_
     env = subprocess_env(MEDIA_ROOT=str(tmp_path / "media"))
     team = str(ROOT / "agents_app" / "gallery" / "writer_critic.json")
     child = pexpect.spawn(
-        sys.executable, ["manage.py", "run_team", team, "Summarise the plan", "--file", str(notes), "--user", "alice"],
-        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
-    )  # fmt: skip
+        sys.executable,
+        ["manage.py", "run_team", team, "Summarise the plan", "--file", str(notes), "--user", "alice"],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
+    )
     child.expect("notes.md")
     child.expect("Received 1 attachment: notes.md")
     child.expect("Run complete")
@@ -124,9 +129,14 @@ def test_file_goes_with_the_task_and_a_disguised_one_is_refused(alice: Any, tmp_
     assert run.attachments.get().text == "# Plan\nship on Friday\n"
 
     child = pexpect.spawn(
-        sys.executable, ["manage.py", "run_team", team, "Look", "--file", str(fake), "--user", "alice"],
-        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
-    )  # fmt: skip
+        sys.executable,
+        ["manage.py", "run_team", team, "Look", "--file", str(fake), "--user", "alice"],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
+    )
     child.expect("cat.png: its content is application/x-executable, which is not an allowed type")
     assert finish(child) != 0
     assert Run.objects.count() == 1
