@@ -14,6 +14,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -50,6 +51,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     run_id: int
     user: Any
     joined = False
+    closing = False
     watch: WatchFilter
     auth_timer: asyncio.Task[None] | None = None
     # Joining mid-message: live frames are held until the worker's snapshot of the text streamed
@@ -77,7 +79,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         else:
             self.auth_timer = asyncio.create_task(self._auth_deadline())
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if not self.closing:  # a socket is closed once; after that it is sent nothing (send_json)
+            self.closing = True
+            await super().close(code, reason)
+
     async def disconnect(self, code: int) -> None:
+        self.closing = True
         metrics.socket_closed()
         if self.auth_timer is not None:
             self.auth_timer.cancel()
@@ -268,8 +276,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(out)
 
     async def send_json(self, content: dict[str, Any], close: bool = False) -> None:
+        # Once the socket is closing (our close, or the client's close frame before the connection's
+        # end) Daphne raises autobahn's Disconnected on a send: the frame has nobody to go to.
+        if self.closing:
+            return
         metrics.frame_sent(content.get("type", ""))  # every frame this socket writes goes through here
-        await super().send_json(content, close)
+        try:
+            await super().send_json(content, close)
+        except Disconnected:
+            self.closing = True
 
 
 def _config_refusal(exc: TeamConfigError) -> str:

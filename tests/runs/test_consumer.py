@@ -69,6 +69,18 @@ async def test_other_frame_before_auth_closes_4001(writer_run: int) -> None:
     assert (await comm.receive_output(timeout=5))["code"] == 4001
 
 
+async def test_a_socket_the_server_has_closed_is_sent_nothing_more(writer_run: int) -> None:
+    # Daphne raises on a send to a socket that is closing (autobahn's Disconnected): after its own
+    # close the consumer stays silent, whatever the client still sends.
+    comm = await connect(f"/runs/{writer_run}")
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4001
+    await comm.send_json_to({"type": "ping"})
+    await comm.send_json_to({"type": "auth", "token": "pg_not-a-token"})
+    assert await comm.receive_nothing(timeout=0.5), await comm.receive_output()
+
+
 async def test_no_credentials_closes_4001_after_timeout(writer_run: int, monkeypatch: Any) -> None:
     monkeypatch.setattr(consumers, "AUTH_FRAME_TIMEOUT", 0.2)
     comm = await connect(f"/runs/{writer_run}")
