@@ -88,6 +88,7 @@ export function runFacts(run, { linkRun = (id) => `/runs/${id}/` } = {}) {
         h("a", { href: linkRun(run.parent_id), "aria-label": `parent run ${run.parent_id}` }, `#${run.parent_id}`),
         ` after message ${run.fork_after_seq}${edited}`,
       ),
+      h("a", { href: `/compare/?runs=${run.parent_id},${run.id}`, "aria-label": `Compare it with run ${run.parent_id}` }, "compare"),
     );
   }
   return parts;

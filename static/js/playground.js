@@ -29,6 +29,7 @@ const els = {
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
   model: $("run-model"),
+  version: $("run-version"),
   baseUrl: $("run-base-url"),
   optionsSummary: $("run-options-summary"),
 };
@@ -179,6 +180,7 @@ async function startRun() {
     const body = { session_id: session.id };
     const override = modelOverride();
     if (override) body.model_override = override;
+    if (els.version.value) body.team_version = Number(els.version.value);
     const run = await api("POST", "/runs", body);
     if (state.session !== session) return; // the reader moved to another session meanwhile
     els.task.value = "";
@@ -202,10 +204,33 @@ function modelOverride() {
 }
 
 function showRunOptions() {
-  els.optionsSummary.textContent = overrideText(modelOverride()) || "the team's own model";
+  const parts = [els.version.value ? `v${els.version.value}` : "", overrideText(modelOverride())].filter(Boolean);
+  els.optionsSummary.textContent = parts.join(", ") || "the team's own model";
 }
 els.model.addEventListener("input", showRunOptions);
 els.baseUrl.addEventListener("input", showRunOptions);
+els.version.addEventListener("change", showRunOptions);
+
+// The session team's versions, newest first; the choice applies to the next runs of this session.
+async function loadVersions(session) {
+  els.version.replaceChildren(h("option", { value: "" }, "the current one"));
+  showRunOptions();
+  if (!session.team_id) return;
+  let versions;
+  try {
+    versions = await apiAll(`/teams/${session.team_id}/versions`);
+  } catch (err) {
+    return; // the current version still runs
+  }
+  if (state.session !== session) return;
+  for (const v of versions) {
+    if (v.current) continue;
+    const note = v.note ? ` · ${v.note.slice(0, 40)}` : "";
+    els.version.append(h("option", { value: v.number }, `v${v.number}${note}`));
+  }
+  const current = versions.find((v) => v.current);
+  if (current) els.version.firstChild.textContent = `the current one (v${current.number})`;
+}
 
 async function maybeNameSession(session, task) {
   // A session still named after its team gets its first task as the name: history that means something.
@@ -380,6 +405,7 @@ async function selectSession(id) {
   resetDelete();
   renderEmptyState();
   updateComposer();
+  loadVersions(session);
   let runs;
   try {
     runs = await apiAll(`/sessions/${id}/runs`);

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.fake_openai import FakeOpenAIThread
-from tests.ui.conftest import login, screenshot
+from tests.ui.conftest import Server, login, screenshot
 from tests.ui.test_iterate import run_id_of
 from tests.ui.test_playground import LONG, new_session, send_task
 
@@ -54,6 +54,8 @@ def test_rerun_and_edit_from_a_message_and_the_fork_tree(page: Any) -> None:
     expect(edited.locator('.msg[data-seq="2"] .md')).to_have_text("My own draft: rain on the roof.")
     expect(edited.locator('.msg[data-seq="3"] .author')).to_have_text("critic")
     expect(edited.get_by_test_id("fork-of")).to_contain_text("message 2 edited")
+    compare = edited.get_by_role("link", name=f"Compare it with run {parent_id}")
+    expect(compare).to_have_attribute("href", f"/compare/?runs={parent_id},{run_id_of(edited)}")
     expect(parent.get_by_label("New text for message 2")).to_have_count(0)  # the form closed
 
     # Edit the task itself: the fork runs the new task.
@@ -132,3 +134,39 @@ def test_a_playground_card_links_its_exports(page: Any) -> None:
         card.get_by_role("link", name=f"Export run {run_id} as Markdown").click()
     text = open(download.value.path(), encoding="utf-8").read()
     assert text.startswith(f"# Run {run_id}: What is 6 * 7?") and "## Messages" in text
+
+
+VERSIONED_TEAM = """
+import copy
+from django.contrib.auth.models import User
+from agents_app import services
+from agents_app.config import TeamConfig
+from agents_app.models import Team
+demo = User.objects.get(username="demo")
+base = Team.objects.filter(owner=demo, name="Writer and critic (offline)").first().config
+config = copy.deepcopy(base)
+config["participants"][1]["model"]["replies"] = ["APPROVE. Version one approves."]
+team = services.team_create(owner=demo, config=TeamConfig.model_validate(config), name="Two versions")
+config["participants"][1]["model"]["replies"] = ["APPROVE. Version two approves."]
+services.team_update(team=team, author=demo, config=TeamConfig.model_validate(config), note="kinder critic")
+"""
+
+
+def test_a_run_started_on_an_older_version_runs_it(page: Any, server: Server) -> None:
+    server.manage("shell", "-c", VERSIONED_TEAM)
+    login(page)
+    new_session(page, "Two versions")
+    page.locator("#run-options summary").click()
+    version = page.get_by_label("Team version")
+    expect(version.locator("option")).to_have_text(["the current one (v2)", "v1"])
+    version.select_option("1")
+    expect(page.locator("#run-options summary")).to_have_text("Run on: v1")
+    old = send_task(page, "A line about tea.")
+    expect(old.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    expect(old.get_by_test_id("run-version")).to_have_text("v1")
+    expect(old.locator(".msg").last).to_contain_text("Version one approves.")
+    version.select_option("")
+    current = send_task(page, "A line about coffee.")
+    expect(current.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    expect(current.get_by_test_id("run-version")).to_have_text("v2")
+    expect(current.locator(".msg").last).to_contain_text("Version two approves.")
