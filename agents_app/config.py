@@ -175,6 +175,11 @@ class AssistantAgentConfig(Strict):
         default_factory=list,
         description="names of MCP servers an operator registered; the agent gets every tool they expose",
     )
+    tool_approval: Literal["never", "always"] | list[str] | None = Field(
+        default=None,
+        description="which tool calls wait for a person's approval: never, always, or these tools;"
+        " unset: each MCP server's default (registered tools run unasked)",
+    )
     handoffs: list[Handoff] = Field(default_factory=list)
     model_client_stream: bool = True
     reflect_on_tool_use: bool = False

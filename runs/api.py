@@ -7,7 +7,7 @@ conflict, 429 past the per-user cap of active runs).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -87,6 +87,15 @@ class StopIn(InputSchema):
 class InputIn(InputSchema):
     response: Answer
     request_id: str | None = None
+
+
+class ApprovalIn(InputSchema):
+    """The body of the `tool_approval` frame (runs.frames.ToolApprovalFrame), without its type."""
+
+    request_id: str
+    decision: Literal["approve", "reject"]
+    arguments: dict[str, Any] | None = Field(None, description="edited arguments; checked against the tool's schema")
+    reason: StopReason = Field("", description="why; a rejection's reason is what the model reads as the result")
 
 
 class StatusOut(Schema):
@@ -227,3 +236,21 @@ def run_stop(request: HttpRequest, run_id: int, payload: StopIn) -> dict[str, An
 def run_input(request: HttpRequest, run_id: int, payload: InputIn) -> Message:
     run = selectors.run_get_writable(user=request.user, run_id=run_id)
     return services.run_submit_input(run_id=run.id, response=payload.response, request_id=payload.request_id)
+
+
+@router.post("/{run_id}/approval", response=MessageOut)
+def run_approval(request: HttpRequest, run_id: int, payload: ApprovalIn) -> Message:
+    """Decide on the run's pending tool call (its `input_request` of kind tool_approval); the decision
+    is stored as a ToolApprovalEvent message and the run resumes. Bad edited arguments: 400, still pending."""
+    run = selectors.run_get_writable(user=request.user, run_id=run_id)
+    try:
+        return services.run_submit_approval(
+            run_id=run.id,
+            request_id=payload.request_id,
+            decision=payload.decision,
+            arguments=payload.arguments,
+            reason=payload.reason,
+            by=request.user.get_username(),
+        )
+    except services.ApprovalRefused as exc:
+        raise ApiError(400, "The edited arguments do not fit the tool's schema.", exc.errors) from None

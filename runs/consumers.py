@@ -36,6 +36,7 @@ from runs.frames import (
     ResumeFrame,
     StartFrame,
     StopFrame,
+    ToolApprovalFrame,
     parse_frame,
 )
 from runs.models import DRIVEN_STATUSES
@@ -222,6 +223,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 await db_call(services.run_submit_input)(
                     run_id=self.run_id, response=frame.response, request_id=frame.request_id
                 )
+            elif isinstance(frame, ToolApprovalFrame):
+                await db_call(services.run_submit_approval)(
+                    run_id=self.run_id,
+                    request_id=frame.request_id,
+                    decision=frame.decision,
+                    arguments=frame.arguments,
+                    reason=frame.reason,
+                    by=self.user.get_username(),
+                )
             elif isinstance(frame, ResumeFrame):
                 self.watch.resume(frame.after_seq)
                 await self._replay(frame.after_seq)
@@ -231,6 +241,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(events.error_frame(_config_refusal(exc), errors=[e.model_dump() for e in exc.errors]))
         except attachments.AttachmentError as exc:
             await self.send_json(events.error_frame(f"file refused: {exc}", file=exc.name))
+        except services.ApprovalRefused as exc:
+            await self.send_json(events.error_frame(f"tool approval refused: {exc}", errors=exc.errors))
         except (services.RunStateError, services.TooManyActiveRuns) as exc:
             await self.send_json(events.error_frame(str(exc)))
         except Exception:

@@ -17,7 +17,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from metrics import registry as metrics
-from runs.models import Message, Run, RunStatus
+from runs.models import TOOL_APPROVAL, Message, Run, RunStatus
 from runs.shapes import message_json, run_json, timestamp
 
 FRAME_EVENT = "run.frame"  # forwarded by RunConsumer.dispatch
@@ -74,6 +74,9 @@ def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int) -
 
 
 def input_request_frame(run: Run) -> dict[str, Any]:
+    """The run's pending request: `input_request` for an answer, `tool_approval_request` for a tool call."""
+    if run.input_kind == TOOL_APPROVAL:
+        return tool_approval_request_frame(run)
     return {
         "type": "input_request",
         "run_id": run.id,
@@ -82,6 +85,27 @@ def input_request_frame(run: Run) -> dict[str, Any]:
         "data": {"source": "system", "content": run.input_prompt, "agent": run.input_source},
         "request_id": run.input_request_id,
         "source": run.input_source,
+        "deadline": timestamp(run.input_deadline) if run.input_deadline else None,
+        "timestamp": now_iso(),
+    }
+
+
+def tool_approval_request_frame(run: Run) -> dict[str, Any]:
+    """Ours: an agent wants to call a tool and waits for the run's owner to approve, edit or reject the call."""
+    call = run.input_data or {}
+    return {
+        "type": "tool_approval_request",
+        "run_id": run.id,
+        "seq": run.last_seq,
+        "request_id": run.input_request_id,
+        "prompt": run.input_prompt,
+        "source": run.input_source,
+        "agent": call.get("agent", run.input_source),
+        "call_id": call.get("call_id", ""),
+        "tool": call.get("tool", ""),
+        "server": call.get("server", ""),
+        "arguments": call.get("arguments", {}),
+        "schema": call.get("schema", {}),
         "deadline": timestamp(run.input_deadline) if run.input_deadline else None,
         "timestamp": now_iso(),
     }

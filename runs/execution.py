@@ -25,6 +25,7 @@ from django.utils import timezone
 import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop)
 from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
 from agents_app.engine import (
+    ApprovalRequest,
     CancellationToken,
     InputRequest,
     McpServerError,
@@ -43,7 +44,7 @@ from runs import attachments, events, services
 from runs.admission import start_gate
 from runs.announce import Ending, announce_final, announce_status, announce_status_after_commit, read_ending
 from runs.db import db_call
-from runs.models import Message, Run, RunStatus
+from runs.models import TOOL_APPROVAL, Message, Run, RunStatus
 from runs.pipe import RunPipe
 from runs.selectors import run_transcript
 from traces.telemetry import ExecutionTelemetry
@@ -153,6 +154,15 @@ def _end(
     return read_ending(run_id, run, messages)
 
 
+def _request_fields(pending: InputRequest | ApprovalRequest) -> dict[str, Any]:
+    """What run_await_input stores of a pending request: a prompt, or the tool call to decide on."""
+    if isinstance(pending, InputRequest):
+        return {"prompt": pending.prompt, "source": pending.source}
+    where = f" on MCP server {pending.server!r}" if pending.server else ""
+    prompt = f"{pending.source} wants to call {pending.tool}{where}. Approve?"
+    return {"prompt": prompt, "source": pending.source, "kind": TOOL_APPROVAL, "data": pending.to_wire()}
+
+
 def _await_input(telemetry: ExecutionTelemetry, **kwargs: Any) -> str | None:
     """Suspend the run for a person's answer and open its wait span, in one trip."""
     request_id = services.run_await_input(**kwargs)
@@ -225,7 +235,7 @@ class Execution:
         started = loaded.run.started_at or timezone.now()
         elapsed = max(0.0, (timezone.now() - started).total_seconds())
         next_seq = loaded.run.last_seq + 1
-        pending_input: InputRequest | None = None
+        pending_input: InputRequest | ApprovalRequest | None = None
         result: TaskResult | None = None
         run_id = self.run_id
         store = db_call(_store)
@@ -249,7 +259,7 @@ class Execution:
                     await self.pipe.send(events.message_frame(message))
                 elif isinstance(event, SpanStart | SpanEnd):
                     telemetry.span(event)
-                elif isinstance(event, InputRequest):
+                elif isinstance(event, InputRequest | ApprovalRequest):
                     pending_input = event
                 elif isinstance(event, TaskResult):
                     result = event
@@ -274,7 +284,9 @@ class Execution:
             return
         await self._finish(loaded.config, result, pending_input)  # type: ignore[arg-type]
 
-    async def _finish(self, config: TeamConfig, result: TaskResult | None, pending: InputRequest | None) -> None:
+    async def _finish(
+        self, config: TeamConfig, result: TaskResult | None, pending: InputRequest | ApprovalRequest | None
+    ) -> None:
         run_id = self.run_id
         telemetry = self.telemetry
         if self.lost_lease:  # handed back (a lease lost, a worker shutting down): another execution resumes
@@ -289,7 +301,7 @@ class Execution:
             if config.human_input.deadline_seconds:
                 deadline = timezone.now() + timedelta(seconds=config.human_input.deadline_seconds)
             request_id = await db_call(_await_input)(
-                telemetry, run_id=run_id, prompt=pending.prompt, source=pending.source, deadline=deadline, usage=usage
+                telemetry, run_id=run_id, deadline=deadline, usage=usage, **_request_fields(pending)
             )
             if request_id:
                 await self.pipe.drain()

@@ -84,6 +84,17 @@ class InputResponseFrame(Frame):
     request_id: str | None = None
 
 
+class ToolApprovalFrame(Frame):
+    """The run's owner decides on a pending tool call: approve (with edited `arguments`, checked
+    against the tool's schema) or reject (the `reason` is what the model reads as the result)."""
+
+    type: Literal["tool_approval"] = "tool_approval"
+    request_id: str
+    decision: Literal["approve", "reject"]
+    arguments: dict[str, Any] | None = None
+    reason: StopReason = ""
+
+
 class AuthFrame(Frame):
     type: Literal["auth"] = "auth"
     token: str
@@ -95,11 +106,11 @@ class ResumeFrame(Frame):
 
 
 ClientFrame = Annotated[
-    StartFrame | StopFrame | PingFrame | InputResponseFrame | AuthFrame | ResumeFrame,
+    StartFrame | StopFrame | PingFrame | InputResponseFrame | ToolApprovalFrame | AuthFrame | ResumeFrame,
     Field(discriminator="type"),
 ]
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
-FRAME_TYPES = ("start", "stop", "ping", "input_response", "auth", "resume")
+FRAME_TYPES = ("start", "stop", "ping", "input_response", "tool_approval", "auth", "resume")
 
 
 class FrameError(ValueError):

@@ -42,6 +42,11 @@ ACTIVE_STATUSES = frozenset({S.QUEUED, S.RUNNING, S.AWAITING_INPUT, S.STOPPING})
 DRIVEN_STATUSES = frozenset({S.RUNNING, S.STOPPING})  # a worker holds the lease and streams
 
 
+# What an awaiting_input run waits for (Run.input_kind).
+INPUT = "input"
+TOOL_APPROVAL = "tool_approval"
+
+
 def allowed_sources(target: str) -> frozenset[str]:
     return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
 
@@ -99,6 +104,10 @@ class Run(models.Model):
     input_prompt = models.TextField(blank=True, default="")
     input_source = models.CharField(max_length=200, blank=True, default="")
     input_deadline = models.DateTimeField(null=True, blank=True)
+    # What the pending request asks for: a human's answer (input), or a decision on a tool call
+    # (tool_approval, whose agent, tool, server, arguments and argument schema are in input_data).
+    input_kind = models.CharField(max_length=20, blank=True, default="")
+    input_data = models.JSONField(null=True, blank=True)
     last_seq = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -122,6 +131,8 @@ class Run(models.Model):
             "prompt": self.input_prompt,
             "source": self.input_source,
             "deadline": self.input_deadline,
+            "kind": self.input_kind or INPUT,
+            "tool_call": self.input_data if self.input_kind == TOOL_APPROVAL else None,
         }
 
     @property

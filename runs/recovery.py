@@ -15,7 +15,7 @@ from metrics import registry as metrics
 from runs import services
 from runs.announce import announce_outcome_after_commit
 from runs.db import db_call
-from runs.models import Run, RunStatus
+from runs.models import TOOL_APPROVAL, Run, RunStatus
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,19 @@ def sweep() -> dict[str, int]:
 
 
 def _apply_deadline(run: Run) -> bool:
+    if run.input_kind == TOOL_APPROVAL:
+        # A tool call nobody approved in time does not run: it is rejected and the model is told why.
+        try:
+            services.run_submit_approval(
+                run_id=run.id,
+                request_id=run.input_request_id,
+                decision="reject",
+                reason="No decision before the deadline",
+                by="deadline",
+            )
+        except services.RunStateError:
+            return False
+        return True
     try:
         policy = validate_team_config(run.team_config).human_input
     except TeamConfigError:

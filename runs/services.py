@@ -9,10 +9,11 @@ is illegal from where the run actually is raises RunStateError.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import jsonschema
 from django.db import connection, transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
@@ -23,7 +24,9 @@ from runs.frames import DEFAULT_STOP_REASON
 from runs.models import (
     ACTIVE_STATUSES,
     DRIVEN_STATUSES,
+    INPUT,
     TERMINAL_STATUSES,
+    TOOL_APPROVAL,
     TRANSITIONS,
     Attachment,
     Message,
@@ -491,8 +494,13 @@ def run_await_input(
     source: str,
     deadline: datetime | None = None,
     usage: dict[str, Any] | None = None,
+    kind: str = INPUT,
+    data: dict[str, Any] | None = None,
 ) -> str | None:
-    """running -> awaiting_input; stores the request and frees the worker. Returns the request id."""
+    """running -> awaiting_input; stores the request and frees the worker. Returns the request id.
+
+    `kind` is what the run waits for: a human's answer (INPUT), or a decision on the tool call
+    described by `data` (TOOL_APPROVAL: agent, call_id, tool, server, arguments, schema)."""
     request_id = uuid.uuid4().hex
     extra = {"usage": usage} if usage is not None else {}
     moved = transition(
@@ -503,6 +511,8 @@ def run_await_input(
         input_prompt=prompt,
         input_source=source,
         input_deadline=deadline,
+        input_kind=kind,
+        input_data=data,
         **_NO_LEASE,
         **extra,
     )
@@ -511,12 +521,75 @@ def run_await_input(
 
 def run_submit_input(*, run_id: int, response: str, request_id: str | None = None) -> Message:
     """Store the human's answer as the asking agent's message and queue the run to resume."""
+    return _answer(run_id, request_id, INPUT, lambda run: {"type": "TextMessage", "content": response})
+
+
+class ApprovalRefused(ValueError):
+    """A decision that cannot be taken as sent (edited arguments that do not fit the tool's schema);
+    `errors` name the paths. The request stays open."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
+
+
+def run_submit_approval(
+    *,
+    run_id: int,
+    request_id: str | None,
+    decision: str,
+    by: str,
+    arguments: dict[str, Any] | None = None,
+    reason: str = "",
+) -> Message:
+    """Store a person's decision on the pending tool call as the agent's message and queue the run to
+    resume (the call runs with `arguments` when they were edited; a rejection's reason is its result)."""
+
+    def decided(run: Run) -> dict[str, Any]:
+        call = run.input_data or {}
+        edited = arguments is not None and decision == "approve" and arguments != call.get("arguments")
+        if edited:
+            _check_arguments(arguments, call.get("schema") or {})
+        content = {
+            "call_id": call.get("call_id", ""),
+            "tool": call.get("tool", ""),
+            "server": call.get("server", ""),
+            "decision": decision,
+            "arguments": arguments if edited else call.get("arguments", {}),
+            "edited": edited,
+            "reason": reason,
+            "by": by,
+            "at": timezone.now().isoformat(),
+        }
+        return {"type": "ToolApprovalEvent", "content": content}
+
+    return _answer(run_id, request_id, TOOL_APPROVAL, decided)
+
+
+def _check_arguments(arguments: Any, schema: dict[str, Any]) -> None:
+    if not isinstance(arguments, dict):
+        raise ApprovalRefused([{"path": "arguments", "message": "the arguments must be a JSON object"}])
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = sorted(validator.iter_errors(arguments), key=lambda e: list(e.absolute_path))
+    if problems:
+        raise ApprovalRefused(
+            [{"path": ".".join(["arguments", *map(str, e.absolute_path)]), "message": e.message} for e in problems]
+        )
+
+
+def _answer(run_id: int, request_id: str | None, kind: str, message: Callable[[Run], dict[str, Any]]) -> Message:
+    """The one way a waiting run is answered (a human's text, a decision on a tool call): store the answer
+    as the asking agent's message, queue the run, tell the watchers, then dispatch."""
     with transaction.atomic():
         run = Run.objects.select_for_update().get(id=run_id)
         if run.status != RunStatus.AWAITING_INPUT:
             raise RunStateError(f"run {run_id} is {run.status}; it is not waiting for input")
+        if (run.input_kind or INPUT) != kind:
+            waiting = "a tool call approval" if run.input_kind == TOOL_APPROVAL else "an answer"
+            raise RunStateError(f"run {run_id} is waiting for {waiting}")
         if request_id and request_id != run.input_request_id:
             raise RunStateError("that input request is no longer pending")
+        fields = message(run)  # may refuse the answer (ApprovalRefused): nothing moved yet
         source = run.input_source or "user"
         if not transition(
             run_id=run_id,
@@ -526,14 +599,16 @@ def run_submit_input(*, run_id: int, response: str, request_id: str | None = Non
             input_prompt="",
             input_source="",
             input_deadline=None,
+            input_kind="",
+            input_data=None,
             queued_at=timezone.now(),
         ):
             raise RunStateError(f"run {run_id} is no longer waiting for input")
-        message = message_append(run_id=run_id, source=source, type="TextMessage", content=response)
+        stored = message_append(run_id=run_id, source=source, **fields)
         # Watchers see the answer before the resumed run's first frame: announce, then dispatch.
-        announce_message_after_commit(run_id, message, with_status=True)
+        announce_message_after_commit(run_id, stored, with_status=True)
         _dispatch_on_commit(run_id)
-        return message
+        return stored
 
 
 def run_complete(*, run_id: int, stop_reason: str, usage: dict[str, Any]) -> Run | None:

@@ -36,6 +36,10 @@ class InputRequestOut(_Shape):
     prompt: str
     source: str
     deadline: Timestamp | None
+    kind: str = Field(description="input (an answer to POST /input) or tool_approval (a decision to POST /approval)")
+    tool_call: dict[str, Any] | None = Field(
+        description="tool_approval: the call waiting (agent, call_id, tool, server, arguments, schema)"
+    )
 
 
 def attachment_url(attachment_id: int) -> str:

@@ -111,7 +111,7 @@ class WatchFilter:
             after, self.last_seq = self.last_seq, seq
             if live and seq > after + 1:
                 return Gap(after, seq - 1, frame)
-        elif kind == "input_request":
+        elif kind in ("input_request", "tool_approval_request"):
             if frame["request_id"] == self.sent_request_id:
                 return None
             self.sent_request_id = frame["request_id"]

@@ -15,6 +15,10 @@ Contract with the caller (runs/execution.py):
 - `cancel.cancel(reason)` interrupts the model stream at once; a partial TextMessage
   (`partial=True`, on the wire too) precedes `TaskResult("cancelled", reason)`.
 - `runner.external_termination.set()` ends the run gracefully after the current turn.
+- `ApprovalRequest(source, call_id, tool, server, arguments, schema)` then `TaskResult("input_required")`:
+  a tool call waits for a person (`tool_approval`). The decision is stored as a `ToolApprovalEvent`
+  from that agent (content: call_id, tool, decision, arguments, reason, by); a new `run()` goes on
+  with the next undecided call, or runs the calls as decided (a rejection is the call's result).
 - `TeamRunner(config, mcp_servers={name: McpServerSpec})`: the MCP servers the agents name, looked up
   by the caller. Sessions are per event loop and shared by runs; `aclose_mcp_sessions()` when the
   loop's work ends (stdio servers exit). A server that cannot be listed raises McpServerError.
@@ -29,6 +33,7 @@ from agents_app.engine.cancellation import CancellationToken
 from agents_app.engine.errors import Cancelled, EngineError, ModelCallError, ToolCallError, TranscriptError
 from agents_app.engine.events import (
     AgentUsage,
+    ApprovalRequest,
     Event,
     FunctionCall,
     FunctionExecutionResult,
@@ -42,6 +47,7 @@ from agents_app.engine.events import (
     StoredMessage,
     TaskResult,
     TextMessage,
+    ToolApprovalEvent,
     ToolCallExecutionEvent,
     ToolCallRequestEvent,
     ToolCallSummaryMessage,
@@ -57,6 +63,7 @@ from agents_app.engine.tracing import Span, SpanEnd, SpanEvent, SpanStart, Trace
 
 __all__ = [
     "AgentUsage",
+    "ApprovalRequest",
     "Cancelled",
     "CancellationToken",
     "EngineError",
@@ -81,6 +88,7 @@ __all__ = [
     "TaskResult",
     "TeamRunner",
     "TextMessage",
+    "ToolApprovalEvent",
     "ToolCallError",
     "ToolCallExecutionEvent",
     "ToolCallRequestEvent",

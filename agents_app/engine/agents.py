@@ -17,11 +17,14 @@ from agents_app.engine.cancellation import CancellationToken
 from agents_app.engine.context import accepts_images, agent_context
 from agents_app.engine.errors import Cancelled, ModelCallError, ToolCallError
 from agents_app.engine.events import (
+    ApprovalRequest,
+    FunctionCall,
     FunctionExecutionResult,
     HandoffMessage,
     MessageChunk,
     StoredMessage,
     TextMessage,
+    ToolApprovalEvent,
     ToolCallExecutionEvent,
     ToolCallRequestEvent,
     ToolCallSummaryMessage,
@@ -32,7 +35,7 @@ from agents_app.engine.pricing import Pricing
 from agents_app.engine.tools import ToolRegistry
 from agents_app.engine.tracing import ModelCallTimer, Span, Tracer, model_attributes
 
-TurnEvent = MessageChunk | StoredMessage
+TurnEvent = MessageChunk | StoredMessage | ApprovalRequest
 
 
 class AssistantAgent:
@@ -99,16 +102,21 @@ class AssistantAgent:
         turn = list(started)
         while True:
             last = turn[-1] if turn else None
-            if isinstance(last, ToolCallRequestEvent):
-                executed = await self._execute(last, cancel, span)
+            request, decisions = _open_request(turn)
+            if request is not None:
+                # Calls are put to a person one at a time, in order; they run once all are decided.
+                asked = await self._approval_needed(request, decisions)
+                if asked is not None:
+                    yield asked
+                    return
+                executed = await self._execute(request, decisions, cancel, span)
                 turn.append(executed)
                 yield executed
                 continue
             tools: list[dict[str, Any]] | None = await self._offered_tools() or None
             reflecting = False
             if isinstance(last, ToolCallExecutionEvent):
-                request = turn[-2] if len(turn) > 1 and isinstance(turn[-2], ToolCallRequestEvent) else None
-                final = self._after_tools(request, last, turn)
+                final = self._after_tools(_open_request(turn[:-1])[0], last, turn)
                 if final is not None:
                     if isinstance(final, HandoffMessage):
                         self._record_handoff(final, span)
@@ -208,13 +216,51 @@ class AssistantAgent:
             self.tracer.end(span)  # abandoned mid-stream (the run was ended around it)
             await stream.aclose()
 
+    async def _approval_needed(
+        self, request: ToolCallRequestEvent, decisions: dict[str, ToolApprovalEvent]
+    ) -> ApprovalRequest | None:
+        """The first call of the request that waits for a person's decision, or None."""
+        for call in request.content:
+            if call.id in decisions or call.name in self._handoffs or not await self._needs_approval(call.name):
+                continue
+            try:
+                arguments = json.loads(call.arguments or "{}")
+            except json.JSONDecodeError:
+                continue  # it fails as a result anyway; nothing to approve
+            mcp = (await self._list_mcp_tools()).get(call.name) if self._mcp_servers else None
+            if mcp is not None:
+                server, schema = mcp[0].name, mcp[1].input_schema
+            else:
+                tool = self.registry.get(call.name)
+                server, schema = "", tool.parameters() if tool is not None else {}
+            return ApprovalRequest(self.name, call.id, call.name, server, arguments, schema)
+        return None
+
+    async def _needs_approval(self, name: str) -> bool:
+        policy = self.config.tool_approval
+        if isinstance(policy, list):
+            return name in policy
+        if policy is not None:
+            return policy == "always"
+        if not self._mcp_servers:
+            return False
+        try:
+            mcp = (await self._list_mcp_tools()).get(name)
+        except McpServerError:
+            return False  # the call fails as a result without the server anyway
+        return mcp is not None and mcp[0].approval == "always"
+
     async def _execute(
-        self, request: ToolCallRequestEvent, cancel: CancellationToken, parent: Span | None
+        self,
+        request: ToolCallRequestEvent,
+        decisions: dict[str, ToolApprovalEvent],
+        cancel: CancellationToken,
+        parent: Span | None,
     ) -> ToolCallExecutionEvent:
         spans = [self._tool_span(c.id, c.name, parent) for c in request.content]
         try:
             with cancel.interruptible():
-                results = await asyncio.gather(*(self._run_one(c.id, c.name, c.arguments) for c in request.content))
+                results = await asyncio.gather(*(self._decided(c, decisions.get(c.id)) for c in request.content))
         except Cancelled:
             for span in spans:
                 self.tracer.end(span, "cancelled")
@@ -254,6 +300,18 @@ class AssistantAgent:
         span.produced = message
         self.tracer.end(span)
 
+    async def _decided(self, call: FunctionCall, decision: ToolApprovalEvent | None) -> FunctionExecutionResult:
+        """Run a call as decided: a rejection is the tool's result (the model reads the reason)."""
+        if decision is None:
+            return await self._run_one(call.id, call.name, call.arguments)
+        if not decision.approved:
+            who = decision.content.get("by") or "a person"
+            reason = decision.content.get("reason") or "no reason given"
+            return FunctionExecutionResult(call.id, call.name, f"Rejected by {who}: {reason}", True)
+        edited = decision.content.get("arguments")
+        arguments = json.dumps(edited) if edited is not None else call.arguments
+        return await self._run_one(call.id, call.name, arguments)
+
     async def _run_one(self, call_id: str, name: str, arguments: str) -> FunctionExecutionResult:
         handoff = self._handoffs.get(name)
         if handoff is not None:
@@ -284,6 +342,19 @@ class AssistantAgent:
 class _KeepMissing(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+def _open_request(turn: Sequence[StoredMessage]) -> tuple[ToolCallRequestEvent | None, dict[str, ToolApprovalEvent]]:
+    """The turn's tool call request still to be executed (only decisions stored after it), and those decisions."""
+    decisions: dict[str, ToolApprovalEvent] = {}
+    for message in reversed(turn):
+        if isinstance(message, ToolApprovalEvent):
+            decisions.setdefault(message.call_id, message)
+        elif isinstance(message, ToolCallRequestEvent):
+            return message, decisions
+        else:
+            break
+    return None, {}
 
 
 def _mcp_schema(name: str, tool: McpTool) -> dict[str, Any]:

@@ -208,6 +208,35 @@ class UserInputRequestedEvent(_TextContent):
 
 
 @dataclass(slots=True, kw_only=True)
+class ToolApprovalEvent(StoredMessage):
+    """A person's decision on one tool call the agent asked to make (ours; stored between the
+    ToolCallRequestEvent and its results). `content`: call_id, tool, decision ("approve" or
+    "reject"), arguments (what runs: the model's, or the person's edit), edited, reason, by."""
+
+    type: ClassVar[str] = "ToolApprovalEvent"
+    is_chat: ClassVar[bool] = False
+    content: dict[str, Any]
+
+    @property
+    def call_id(self) -> str:
+        return str(self.content.get("call_id", ""))
+
+    @property
+    def approved(self) -> bool:
+        return self.content.get("decision") == "approve"
+
+    def content_wire(self) -> dict[str, Any]:
+        return dict(self.content)
+
+    def to_text(self) -> str:
+        verb = "approved" if self.approved else "rejected"
+        reason = self.content.get("reason") or ""
+        return f"{self.content.get('by') or 'a person'} {verb} {self.content.get('tool')}" + (
+            f": {reason}" if reason else ""
+        )
+
+
+@dataclass(slots=True, kw_only=True)
 class SelectSpeakerEvent(StoredMessage):
     """Emitted by a selector team when `emit_team_events` is set; content is the chosen names."""
 
@@ -228,6 +257,29 @@ class InputRequest:
 
     source: str
     prompt: str
+
+
+@dataclass(slots=True)
+class ApprovalRequest:
+    """The run suspends: agent `source` wants to call `tool` and a person must approve the call first.
+    `schema` is the tool's JSON Schema for its arguments (an edit is checked against it)."""
+
+    source: str
+    call_id: str
+    tool: str
+    server: str
+    arguments: dict[str, Any]
+    schema: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "agent": self.source,
+            "call_id": self.call_id,
+            "tool": self.tool,
+            "server": self.server,
+            "arguments": self.arguments,
+            "schema": self.schema,
+        }
 
 
 @dataclass(slots=True)
@@ -331,7 +383,7 @@ class TaskResult:
         }
 
 
-Event = MessageChunk | StoredMessage | InputRequest | TaskResult
+Event = MessageChunk | StoredMessage | InputRequest | ApprovalRequest | TaskResult
 
 _TEXT_TYPES: dict[str, type[_TextContent]] = {
     cls.type: cls
@@ -390,6 +442,10 @@ def message_from_wire(d: dict[str, Any]) -> StoredMessage:
                 for r in _list(content)
             ]
             return ToolCallExecutionEvent(content=results, **common)
+        if kind == "ToolApprovalEvent":
+            if not isinstance(content, dict):
+                raise TranscriptError(f"ToolApprovalEvent from {source!r} needs an object as content")
+            return ToolApprovalEvent(content=dict(content), **common)
         if kind == "SelectSpeakerEvent":
             return SelectSpeakerEvent(content=[str(n) for n in _list(content)], **common)
     except (KeyError, TypeError) as exc:

@@ -20,6 +20,7 @@ from agents_app.engine.agents import AssistantAgent
 from agents_app.engine.cancellation import CancellationToken
 from agents_app.engine.errors import Cancelled, TranscriptError
 from agents_app.engine.events import (
+    ApprovalRequest,
     Event,
     HandoffMessage,
     InputRequest,
@@ -274,6 +275,9 @@ class _RunState:
                     self.messages.append(event)
                     delta.append(event)
                 yield event
+                if isinstance(event, ApprovalRequest):  # the run waits for a person's decision
+                    yield _Stop("input_required", None)
+                    return
                 if isinstance(event, StoredMessage) and event.models_usage is not None:
                     reason = self.spend(event.models_usage.cost)
                     if reason is not None:

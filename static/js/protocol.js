@@ -16,3 +16,12 @@ export const CLOSE_REASONS = {
 };
 
 export const pingFrame = () => ({ type: "ping" });
+
+// A decision on a pending `tool_approval_request`: "approve" (with edited `args`, checked against
+// the tool's schema) or "reject" (the `reason` is what the model reads as the call's result).
+export const toolApprovalFrame = (requestId, decision, { args = null, reason = "" } = {}) => {
+  const frame = { type: "tool_approval", request_id: requestId, decision };
+  if (args !== null) frame.arguments = args;
+  if (reason) frame.reason = reason.slice(0, REASON_MAX_CHARS);
+  return frame;
+};

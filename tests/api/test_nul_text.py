@@ -51,6 +51,8 @@ def text_fields() -> Iterator[tuple[str, str, str, str]]:
                 continue
             schema = _resolve(body["schema"], components)
             for field, spec in schema.get("properties", {}).items():
+                if "enum" in _resolve(spec, components):
+                    continue  # a choice among fixed words, not text: refused as a wrong choice
                 kinds = _kinds(spec, components)
                 for kind in ("string", "object"):
                     if kind in kinds:

@@ -102,6 +102,7 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
     assert runs[0]["input_request"] is None and runs[0]["last_seq"] == 2
     assert runs[1]["status"] == "awaiting_input"
     expected = {"id": "req1", "prompt": "Your answer?", "source": "user_proxy", "deadline": None}
+    expected |= {"kind": "input", "tool_call": None}
     assert runs[1]["input_request"] == expected
 
 

@@ -12,7 +12,14 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from agents_app.engine import CancellationToken, McpServerError, TeamRunner, TextMessage, ToolCallExecutionEvent
+from agents_app.engine import (
+    ApprovalRequest,
+    CancellationToken,
+    McpServerError,
+    TeamRunner,
+    TextMessage,
+    ToolCallExecutionEvent,
+)
 from agents_app.engine.mcp import McpServerSpec, McpSessions, aclose_mcp_sessions, mcp_sessions
 from tests.engine.helpers import Run, assistant, task, team
 from tests.support.mcp_servers import children, command_line, http_server, stdio_spec, time_server_spec
@@ -155,3 +162,21 @@ async def test_a_runner_refuses_a_server_it_was_not_given() -> None:
     config = team("round_robin", [assistant("worker", "hi", mcp_servers=["elsewhere"])])
     with pytest.raises(McpServerError, match="elsewhere"):
         TeamRunner(config, mcp_servers={})
+
+
+async def test_a_server_that_asks_for_approval_suspends_with_its_schema(sessions: McpSessions) -> None:
+    config = team(
+        "round_robin",
+        [assistant("worker", {"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}, mcp_servers=["calc"])],
+    )
+    runner = TeamRunner(config, mcp_servers={"calc": stdio_spec("calc", approval="always")})
+    events = [e async for e in runner.run([task()], cancel=CancellationToken())]
+    (request,) = [e for e in events if isinstance(e, ApprovalRequest)]
+    assert (request.tool, request.server, request.arguments) == ("add", "calc", {"a": 1, "b": 2})
+    assert request.schema["required"] == ["a", "b"]
+    calls = {"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}
+    overridden = team("round_robin", [assistant("worker", calls, mcp_servers=["calc"], tool_approval="never")])
+    runner = TeamRunner(overridden, mcp_servers={"calc": stdio_spec("calc", approval="always")})
+    run = Run([e async for e in runner.run([task()], cancel=CancellationToken())])
+    executed = next(m for m in run.messages if isinstance(m, ToolCallExecutionEvent))
+    assert executed.content[0].content == "3"  # the agent's own policy wins over the server's

@@ -131,3 +131,31 @@ async def test_no_stray_server_processes_after_100_runs_a_stop_mid_call_and_a_ki
     await sync_to_async(wait_until)(lambda: not _alive(server), "the orphaned MCP server to exit", live.logs)
     live.start_worker("w-mcp")
     assert not mcp_children(live)  # the new worker starts servers only when a run needs one
+
+
+async def test_an_approval_is_answered_after_the_worker_was_restarted(
+    live: Stack, alice: Any, alice_token: str
+) -> None:
+    await sync_to_async(register)("guarded", shared_with_all=True, approval="always")
+    add = config_with_servers("guarded", replies=[{"tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]}])
+    run_id = await sync_to_async(create_run)(alice, add)
+    port = live.daphnes[0][1]
+    async with ws(port, run_id, alice_token) as conn:
+        await recv(conn)
+        await conn.send(json.dumps({"type": "start", "task": "add"}))
+        request = await recv_until(conn, {"tool_approval_request"})
+    assert (request["tool"], request["server"], request["arguments"]) == ("add", "guarded", {"a": 2, "b": 40})
+
+    live.kill_worker()  # nothing holds the run while it waits; a new worker resumes it
+    live.start_worker("w-approval")
+    async with ws(live.daphnes[1][1], run_id, alice_token) as conn:  # the other Daphne
+        await recv(conn)
+        again = await recv_until(conn, {"tool_approval_request"})
+        assert again["request_id"] == request["request_id"]
+        decision = {"type": "tool_approval", "request_id": again["request_id"], "decision": "approve"}
+        await conn.send(json.dumps({**decision, "arguments": {"a": 1, "b": 1}}))
+        result = await recv_until(conn, {"result", "completion"})
+    assert result["type"] == "result", live.logs()
+    executed = await Message.objects.aget(run_id=run_id, type="ToolCallExecutionEvent")
+    assert executed.content[0]["content"] == "2"
+    assert len(mcp_children(live)) == 1  # the new worker started the server for the resumed run

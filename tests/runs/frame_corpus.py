@@ -40,6 +40,8 @@ def from_schema(schema: dict[str, Any], defs: dict[str, Any]) -> SearchStrategy[
         return st.one_of(*(from_schema(option, defs) for option in schema["anyOf"]))
     if "const" in schema:
         return st.just(schema["const"])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
     kind = schema.get("type")
     if kind == "string":
         return st.text(
@@ -83,7 +85,7 @@ def _strings(value: Any, schema: dict[str, Any], defs: dict[str, Any], path: tup
         if option.get("type") == {str: "string", dict: "object", list: "array"}.get(type(value)):
             schema = option
     if isinstance(value, str):
-        return [(path, False)]
+        return [] if "enum" in schema else [(path, False)]  # a choice among fixed words is not text
     found: list[Place] = []
     if isinstance(value, dict):
         properties = schema.get("properties")
