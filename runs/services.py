@@ -36,6 +36,7 @@ from runs.models import (
     allowed_sources,
 )
 from traces import telemetry
+from traces.usage import budget_refusal
 
 MULTIMODAL = "MultiModalMessage"  # a message with files (AutoGen's type for text with images)
 
@@ -184,8 +185,13 @@ class TooManyActiveRuns(Exception):
     """The user already has RUN_MAX_ACTIVE_PER_USER runs queued, running or waiting."""
 
 
+class MonthlyBudgetSpent(TooManyActiveRuns):
+    """The owner's monthly budget is spent: refused like a run past the cap (429), with its own message."""
+
+
 def check_active_limit(run_id: int) -> None:
-    """Raise TooManyActiveRuns when the run's owner is at the cap (one query)."""
+    """Raise TooManyActiveRuns when the run's owner is at the cap (one query), MonthlyBudgetSpent when
+    their monthly budget is used up (one more query, and a sum only when a budget applies)."""
     from django.conf import settings
 
     limit = settings.RUN_MAX_ACTIVE_PER_USER
@@ -194,6 +200,9 @@ def check_active_limit(run_id: int) -> None:
         raise TooManyActiveRuns(
             f"You already have {active} active runs (the limit is {limit}); stop one or wait for one to finish."
         )
+    refusal = budget_refusal(run_id)
+    if refusal is not None:
+        raise MonthlyBudgetSpent(refusal)
 
 
 def _count_owners_active_runs(run_id: int) -> int:

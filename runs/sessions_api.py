@@ -47,6 +47,13 @@ class SessionOut(Schema):
     carry_context: bool
     created_at: datetime
     updated_at: datetime
+    cost: float | None = Field(description="US dollars of its runs' model calls; null when none is priced")
+
+    @staticmethod
+    def resolve_cost(obj: Session) -> float | None:
+        # Lists and reads annotate it (runs.selectors.visible_sessions); a session just written sums once.
+        cost = obj.cost if hasattr(obj, "cost") else selectors.session_cost(obj)
+        return float(cost) if cost is not None else None
 
 
 class RunWithMessagesOut(RunOut):

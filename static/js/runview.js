@@ -2,10 +2,17 @@
 // the human input card, errors and the closing stats. Live frames and a stored transcript go
 // through the same methods, so a replay looks exactly like the live run did.
 import { api } from "./api.js";
-import { agentHue, formatDuration, formatTime, h, prettyJson } from "./dom.js";
+import { agentHue, formatCost, formatDuration, formatTime, h, prettyJson } from "./dom.js";
 import { exportLinks, messageActions, runFacts } from "./iterate.js";
 import { setMarkdown } from "./markdown.js";
 import { TASK_MAX_CHARS } from "./protocol.js";
+
+/** A message's tokens, and its cost when its model's price is known. */
+function usageTag(u) {
+  const tokens = `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tok`;
+  const cost = typeof u.cost === "number" ? ` · ${formatCost(u.cost)}` : "";
+  return h("span", { class: "tokens muted small", title: "prompt + completion tokens, and what the model call cost" }, tokens + cost);
+}
 
 export const STATUS_LABELS = {
   created: "starting",
@@ -287,10 +294,7 @@ export class RunView {
       el.classList.add("partial");
       meta.append(h("span", { class: "tag tag-stopped", "data-testid": "partial-tag" }, "stopped"));
     }
-    if (data.models_usage) {
-      const u = data.models_usage;
-      meta.append(h("span", { class: "tokens muted small", title: "prompt + completion tokens" }, `${(u.prompt_tokens || 0) + (u.completion_tokens || 0)} tok`));
-    }
+    if (data.models_usage) meta.append(usageTag(data.models_usage));
     return el;
   }
 
@@ -302,7 +306,7 @@ export class RunView {
 
   renderToolCalls(seq, data) {
     const wrap = h("li", { class: "tools", "data-seq": seq, "data-source": data.source, style: `--hue: ${agentHue(data.source)}` });
-    wrap.append(h("div", { class: "msg-meta" }, h("span", { class: "author" }, data.source), h("span", { class: "muted small" }, " called")));
+    wrap.append(h("div", { class: "msg-meta" }, h("span", { class: "author" }, data.source), h("span", { class: "muted small" }, " called"), data.models_usage ? usageTag(data.models_usage) : null));
     const running = !isTerminal(this.run.status);
     for (const call of data.content) {
       const result = h("div", { class: "tool-result muted" }, running ? "running…" : "no result");
@@ -474,6 +478,7 @@ export class RunView {
       const total = usage.total ?? (usage.prompt_tokens || 0) + (usage.completion_tokens || 0);
       parts.push(`${total} tokens (${usage.prompt_tokens || 0} prompt + ${usage.completion_tokens || 0} completion)`);
     }
+    if (typeof usage.cost === "number") parts.push(formatCost(usage.cost));
     let duration = run.duration;
     if (duration === undefined && run.started_at && run.finished_at) {
       duration = (Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000;
@@ -487,9 +492,10 @@ export class RunView {
     if (perAgent) {
       const list = h("ul", { class: "per-agent" });
       for (const [name, u] of Object.entries(perAgent)) {
-        list.append(h("li", { style: `--hue: ${agentHue(name)}` }, h("span", { class: "dot-agent" }), `${name}: ${u.total ?? (u.prompt_tokens || 0) + (u.completion_tokens || 0)} tokens`));
+        const cost = typeof u.cost === "number" ? ` · ${formatCost(u.cost)}` : "";
+        list.append(h("li", { style: `--hue: ${agentHue(name)}`, "data-agent": name }, h("span", { class: "dot-agent" }), `${name}: ${u.total ?? (u.prompt_tokens || 0) + (u.completion_tokens || 0)} tokens${cost}`));
       }
-      children.push(h("details", { class: "usage-details" }, h("summary", {}, "Tokens per agent"), list));
+      children.push(h("details", { class: "usage-details", "data-testid": "per-agent" }, h("summary", {}, typeof usage.cost === "number" ? "Tokens and cost per agent" : "Tokens per agent"), list));
     }
     this.foot.replaceChildren(...children);
   }

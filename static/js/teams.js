@@ -433,7 +433,7 @@ function renderForm() {
 function terminationFields(obj) {
   const term = obj.termination || null;
   const type = term ? term.type : "";
-  const simple = ["", "max_message", "text_mention"];
+  const simple = ["", "max_message", "text_mention", "cost"];
   const wrap = h("div", { class: "field full" });
   if (!simple.includes(type)) {
     const box = h("div", { class: "field full" });
@@ -442,11 +442,12 @@ function terminationFields(obj) {
     return box;
   }
   const choose = select(
-    [["", "none (max turns only)"], ["max_message", "after N messages"], ["text_mention", "when a text is mentioned"]],
+    [["", "none (max turns only)"], ["max_message", "after N messages"], ["text_mention", "when a text is mentioned"], ["cost", "when it has cost N US dollars"]],
     type,
     (v) => {
       if (!v) delete obj.termination;
       else if (v === "max_message") obj.termination = { type: v, max_messages: 10 };
+      else if (v === "cost") obj.termination = { type: v, max_cost: 1 };
       else obj.termination = { type: v, text: "TERMINATE" };
       commit();
       renderForm();
@@ -455,6 +456,13 @@ function terminationFields(obj) {
   wrap.append(field("Termination", "termination", choose));
   if (type === "max_message") wrap.append(field("Max messages", "termination.max_messages", numberInput(term.max_messages, (v) => { term.max_messages = v; commit(); })));
   if (type === "text_mention") wrap.append(field("Text that ends the run", "termination.text", textInput(term.text, (v) => { term.text = v; commit(); })));
+  if (type === "cost") {
+    // Checked after each model call: the call that crosses the limit is the run's last.
+    const dollars = h("input", { type: "number", min: "0.0001", step: "any" });
+    dollars.value = term.max_cost ?? "";
+    dollars.addEventListener("input", () => { term.max_cost = dollars.value === "" ? null : Number(dollars.value); commit(); });
+    wrap.append(field("Stop when the model calls have cost (US dollars)", "termination.max_cost", dollars));
+  }
   return wrap;
 }
 
