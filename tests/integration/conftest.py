@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import connections
 
 from tests.integration.stack import OwnRedis, Stack
 from tests.support.fake_openai import FakeOpenAIThread
 from tests.support.otlp_receiver import OtlpReceiver
+from tests.support.pg import drop_other_connections
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -48,18 +47,8 @@ def stack(
         yield stack
     finally:
         stack.stop()
-        _drop_other_connections(django_db_blocker)
-
-
-def _drop_other_connections(django_db_blocker: Any) -> None:
-    """Threads of this process (sync_to_async) may still hold connections; let the test DB be dropped."""
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        with django_db_blocker.unblock():
+            drop_other_connections()
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +59,6 @@ def fake_openai() -> Iterator[FakeOpenAIThread]:
 
 @pytest.fixture
 def live(stack: Stack, transactional_db: Any) -> Stack:
-    # outage_stack's teardown terminates this process's connections too: the one thread that runs the
-    # tests' sync_to_async calls must not start the next test on a connection the server closed.
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     return stack
 
 
@@ -88,10 +74,4 @@ def outage_stack(transactional_db: Any, own_redis: OwnRedis, tmp_path: Path) -> 
         yield stack
     finally:
         stack.stop()
-        from django.db import connection
-
-        with connection.cursor() as cursor:  # subprocesses are gone; drop what is left so the test DB can go
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        drop_other_connections()  # subprocesses are gone; drop what is left so the test DB can go

@@ -22,6 +22,7 @@ from runs.models import Run
 from tests.integration.stack import Stack, wait_http, wait_until
 from tests.integration.test_production import chatter
 from tests.ops.conftest import ROOT, subprocess_env
+from tests.support.pg import drop_other_connections
 from tests.support.receiver import Receiver
 from webhooks.models import HookCall, WebhookDelivery
 from webhooks.signing import verify
@@ -50,13 +51,7 @@ def make_stack(transactional_db: Any, tmp_path: Path) -> Iterator[Any]:
     yield make
     for stack in stacks:
         stack.stop()
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # subprocesses are gone; drop anything left so the test DB can go
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    drop_other_connections()  # subprocesses are gone; drop anything left so the test DB can go
 
 
 def restart_daphne_on(stack: Stack, port: int) -> None:
