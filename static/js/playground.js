@@ -30,6 +30,7 @@ const els = {
   sidebarToggle: $("sidebar-toggle"),
   model: $("run-model"),
   version: $("run-version"),
+  agent: $("run-agent"),
   baseUrl: $("run-base-url"),
   optionsSummary: $("run-options-summary"),
 };
@@ -195,12 +196,13 @@ async function startRun() {
   }
 }
 
-/** The run options' model (and endpoint) as a model_override for every agent; null for the team's own. */
+/** The run options' model (and endpoint) as a model_override for every agent or the one chosen; null for the team's own. */
 function modelOverride() {
   const model = els.model.value.trim();
   if (!model) return null;
   const baseUrl = els.baseUrl.value.trim();
-  return baseUrl ? { model, base_url: baseUrl } : { model };
+  const override = baseUrl ? { model, base_url: baseUrl } : { model };
+  return els.agent.value ? { [els.agent.value]: override } : override;
 }
 
 function showRunOptions() {
@@ -210,10 +212,16 @@ function showRunOptions() {
 els.model.addEventListener("input", showRunOptions);
 els.baseUrl.addEventListener("input", showRunOptions);
 els.version.addEventListener("change", showRunOptions);
+els.agent.addEventListener("change", showRunOptions);
 
-// The session team's versions, newest first; the choice applies to the next runs of this session.
-async function loadVersions(session) {
+// The session team's agents and versions (newest first); the choice applies to the next runs of this session.
+async function loadRunOptions(session) {
   els.version.replaceChildren(h("option", { value: "" }, "the current one"));
+  els.agent.replaceChildren(h("option", { value: "" }, "every agent"));
+  const team = teamOf(session);
+  for (const agent of (team && team.config.participants) || []) {
+    if (agent.kind === "assistant") els.agent.append(h("option", { value: agent.name }, agent.name));
+  }
   showRunOptions();
   if (!session.team_id) return;
   let versions;
@@ -405,7 +413,7 @@ async function selectSession(id) {
   resetDelete();
   renderEmptyState();
   updateComposer();
-  loadVersions(session);
+  loadRunOptions(session);
   let runs;
   try {
     runs = await apiAll(`/sessions/${id}/runs`);

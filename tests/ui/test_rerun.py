@@ -113,6 +113,17 @@ def test_a_model_chosen_for_a_run_is_called_and_shown(page: Any, fake_openai: Fa
     expect(failed.get_by_test_id("run-override")).to_have_text("model fake-401")
     expect(failed.get_by_test_id("run-error")).to_contain_text("writer")
 
+    # One agent only: the critic runs on the endpoint, the writer keeps its offline model.
+    before = len(fake_openai.chat_requests())
+    page.get_by_label("Model for", exact=True).select_option("critic")
+    page.get_by_label("Model for this run").fill("fake-echo")
+    expect(page.locator("#run-options summary")).to_have_text("Run on: critic: fake-echo")
+    one = send_task(page, "A line about tea.")
+    expect(one.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    expect(one.get_by_test_id("run-override")).to_have_text("critic: fake-echo")
+    critic_turns = one.locator('.msg[data-source="critic"]').count()
+    assert critic_turns and [r.model for r in fake_openai.chat_requests()[before:]] == ["fake-echo"] * critic_turns
+
     # The run page shows the override as well, and the export carries it.
     expect(card.get_by_test_id("run-override")).to_have_text("model fake")
     page.goto(f"/runs/{run_id}/")
