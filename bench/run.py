@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench.procs import Cluster, cpu_seconds, machine_cpu, rss_mb, sys_seconds  # noqa: E402
+from bench.procs import BIN, Cluster, cpu_seconds, machine_cpu, rss_mb, sys_seconds  # noqa: E402
 from runs.frames import StartFrame  # noqa: E402
 
 START = json.dumps(StartFrame(task="stream").wire())
@@ -167,7 +167,7 @@ def start_profilers(cluster: Cluster, mode: str, profile_dir: str, seconds: floa
         rate = os.environ.get("BENCH_PROFILE_RATE", "250")  # samples a second
         subprocess.Popen(
             [
-                "py-spy",
+                str(BIN / "py-spy") if (BIN / "py-spy").exists() else "py-spy",
                 "record",
                 "-p",
                 str(proc.pid),

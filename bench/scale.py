@@ -83,6 +83,13 @@ class Meter:
         self.before = {p.name: cpu_seconds(p.pid) for p in ctx.cluster.procs}
         self.client = time.process_time()
         self.started = time.monotonic()
+        profile_dir = os.environ.get("BENCH_PROFILE")  # py-spy raw profiles of the window (docs/benchmarks.md)
+        if profile_dir:
+            from bench.run import start_profilers
+
+            delay, seconds = (float(x) for x in os.environ.get("BENCH_PROFILE_WINDOW", "0,4").split(","))
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay, start_profilers, ctx.cluster, ctx.mode, profile_dir, seconds)
 
     def read(self) -> dict[str, Any]:
         procs = self.ctx.cluster.procs
@@ -126,6 +133,8 @@ def ws_url(ctx: Ctx, run_id: int, index: int = 0, token: bool = True) -> str:
 @dataclass
 class Arrival:
     latencies_ms: list[float] = field(default_factory=list)
+    # Milestones from the burst: created (REST answered), connected (system frame), running, first token.
+    phases_ms: dict[str, float] = field(default_factory=dict)
     first_token_ms: float = 0.0
     tokens: int = 0
     status: str = ""
@@ -136,20 +145,24 @@ async def arrive(ctx: Ctx, http: httpx.AsyncClient, config: dict[str, Any], t0: 
     """One run through the whole path: REST create, connect, authenticate, start; frames decoded as they come."""
     try:
         run_id = await create_run(http, config)
+        out.phases_ms["created"] = (time.time_ns() - t0) / 1e6
         async with connect(
             ws_url(ctx, run_id, index, token=False), max_size=2**24, open_timeout=120, ping_interval=None
         ) as ws:
             await ws.send(json.dumps({"type": "auth", "token": ctx.token}))
             json.loads(await ws.recv())  # system
+            out.phases_ms["connected"] = (time.time_ns() - t0) / 1e6
             await ws.send(START)
             async for raw in ws:
                 now = time.time_ns()
                 frame = json.loads(raw)
                 kind = frame["type"]
+                if kind == "run_status" and frame["status"] not in out.phases_ms:
+                    out.phases_ms[frame["status"]] = (now - t0) / 1e6
                 if kind == "message_chunk":
                     stamps = frame["data"]["content"].split()
                     if not out.tokens:
-                        out.first_token_ms = (now - t0) / 1e6
+                        out.first_token_ms = out.phases_ms["first_token"] = (now - t0) / 1e6
                     out.tokens += len(stamps)
                     out.latencies_ms.extend((now - int(s)) / 1e6 for s in stamps)
                 elif kind in ("result", "completion"):
@@ -185,6 +198,10 @@ async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
         "p99_ms": percentile(latencies, 0.99),
         "first_token_p50_ms": percentile([o.first_token_ms for o in outs if o.tokens], 0.5),
         "first_token_p99_ms": percentile([o.first_token_ms for o in outs if o.tokens], 0.99),
+        "milestones_p50_ms": {
+            name: percentile([o.phases_ms[name] for o in outs if name in o.phases_ms], 0.5)
+            for name in ("created", "connected", "queued", "running", "first_token")
+        },
         "server_cpu_us_per_token": round(1e6 * usage["server_cpu_seconds"] / max(1, received), 1),
         **usage,
     }
