@@ -16,7 +16,11 @@ Subscriptions are batched: the stock shard connection sends each SUBSCRIBE and
 UNSUBSCRIBE alone, so a run starting on a busy loop waited a loop turn per
 subscription of every run ahead of it.
 
-The measurements behind both, and the batch pipelining this replaced, are in docs/benchmarks.md.
+Receiving, a message published to a group reaches every local channel of the group as one
+payload: it is decoded once for all of them (`deserialize`), and a consumer that fell behind takes
+what waits in its channel at once (`receive_ready`) to send it as fewer frames.
+
+The measurements behind these, and the batch pipelining this replaced, are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -71,6 +75,14 @@ class _LoopLayer(RedisPubSubLoopLayer):
         # after a Redis restart instead of sending it again).
         index = _consistent_hash(channel, len(self._shards))
         await self._publisher(index).publish(channel, self.channel_layer.serialize(message))
+
+    def receive_ready(self, channel: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` messages already waiting in a channel of this process, without waiting."""
+        queue = self.channels.get(channel)
+        ready: list[dict[str, Any]] = []
+        while queue is not None and len(ready) < limit and not queue.empty():
+            ready.append(self.channel_layer.deserialize(queue.get_nowait()))
+        return ready
 
     async def flush(self) -> None:
         publishers, self._publishers = self._publishers, [None] * len(self._shards)
@@ -424,7 +436,35 @@ def _runs_of_like(
     return runs
 
 
+DECODED_KEPT = 256  # payloads remembered decoded: a group message reaches all its local channels within a few
+
+
 class PlaygroundPubSubChannelLayer(RedisPubSubChannelLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._decoded: dict[int, tuple[bytes, dict[str, Any]]] = {}
+
+    def deserialize(self, message: bytes) -> dict[str, Any]:
+        """Decode a payload once for every local channel it reached: channels_redis puts the same bytes
+        object in each subscribed channel's queue, so 1,000 watchers of a run on this process share one
+        decoded message (consumers never change a message they receive). Keyed by identity; the entry
+        holds the bytes, so the id cannot be reused while it is kept."""
+        kept = self._decoded.get(id(message))
+        if kept is not None and kept[0] is message:
+            return kept[1]
+        decoded: dict[str, Any] = super().deserialize(message)
+        self._decoded[id(message)] = (message, decoded)
+        if len(self._decoded) > DECODED_KEPT:
+            try:
+                del self._decoded[next(iter(self._decoded))]
+            except (KeyError, RuntimeError):  # another loop's thread trimmed it meanwhile
+                pass
+        return decoded
+
+    def receive_ready(self, channel: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """Messages already waiting in a channel of this process (loop), without waiting for more."""
+        return self._get_layer().receive_ready(channel, limit)  # type: ignore[attr-defined, no-any-return]
+
     def group_send_nowait(self, group: str, message: dict[str, Any]) -> asyncio.Future[Any]:
         """Publish to a group with the PUBLISH written before returning (see the module doc)."""
         return self._get_layer().group_send_nowait(group, message)  # type: ignore[attr-defined, no-any-return]

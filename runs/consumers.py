@@ -25,6 +25,7 @@ from metrics import registry as metrics
 from runs import attachments, events, selectors, services
 from runs.admission import admit_start_request
 from runs.db import db_call
+from runs.fanout import coalesce, encoded
 from runs.frames import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -260,17 +261,40 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         # connect, start and disconnect events queue behind it too. This consumer reaches
         # the database only through db_call, which closes old connections itself.
         if message["type"] == events.FRAME_EVENT:
-            out = self.watch.admit(message["frame"], live=True)
-            if out is not None:
-                await self._send_out(out)
-                published = message.get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
-                if published is not None:
-                    metrics.chunk_delivered(published)
+            await self._live([message, *self._waiting()])
             return
+        await self._handle_event(message)
+
+    async def _handle_event(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        """What else already waits in this socket's channel: more than one message means the socket fell
+        behind, and its chunks go out merged (runs.fanout). The in-memory layer cannot tell: none."""
+        ready = getattr(self.channel_layer, "receive_ready", None)
+        return ready(self.channel_name) if ready is not None else []
+
+    async def _live(self, messages: list[dict[str, Any]]) -> None:
+        """Live events in the order they came: run frames through the watcher's filter, chunks merged."""
+        outs: list[dict[str, Any] | Gap] = []
+        for message in messages:
+            if message["type"] != events.FRAME_EVENT:
+                for out in coalesce(outs):
+                    await self._send_out(out)
+                outs = []
+                await self._handle_event(message)
+                continue
+            out = self.watch.admit(message["frame"], live=True)
+            if out is not None:
+                outs.append(out)
+                published = message.get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
+                if published is not None:
+                    metrics.chunk_delivered(published)
+        for out in coalesce(outs) if len(outs) > 1 else outs:
+            await self._send_out(out)
 
     async def _forward(self, frame: dict[str, Any]) -> None:
         out = self.watch.admit(frame)
@@ -294,7 +318,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             return
         metrics.frame_sent(content.get("type", ""))  # every frame this socket writes goes through here
         try:
-            await super().send_json(content, close)
+            # Encoded once for every watcher of this process (runs.fanout), as Channels' encode_json would.
+            await super().send(text_data=encoded(content), close=close)
         except Disconnected:
             self.closing = True
 

@@ -205,3 +205,32 @@ async def test_the_layers_own_log_lines_carry_no_run_id(own_redis: Any, caplog: 
         assert lost[0].run_id is None  # type: ignore[attr-defined]
     finally:
         await ours.flush()
+
+
+async def test_a_group_message_is_decoded_once_for_every_local_channel(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    channels = [await receiver.new_channel() for _ in range(3)]
+    for channel in channels:
+        await receiver.group_add("run-shared", channel)
+    await sender.group_send("run-shared", {"type": "run.frame", "frame": {"seq": 1}})
+    received = [await asyncio.wait_for(receiver.receive(c), 5) for c in channels]
+    assert received[0] == {"type": "run.frame", "frame": {"seq": 1}}
+    assert all(r is received[0] for r in received)  # one decoded message, shared (never changed by consumers)
+
+
+async def test_receive_ready_takes_what_waits_without_waiting(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    channel = await receiver.new_channel()
+    await receiver.group_add("run-ready", channel)
+    assert receiver.receive_ready(channel) == []
+    for seq in range(5):
+        await sender.group_send("run-ready", {"type": "run.frame", "seq": seq})
+    first = await asyncio.wait_for(receiver.receive(channel), 5)
+    rest: list[dict[str, Any]] = []
+    async with asyncio.timeout(5):
+        while len(rest) < 4:
+            rest += receiver.receive_ready(channel)
+            await asyncio.sleep(0.01)
+    assert [first["seq"], *(m["seq"] for m in rest)] == list(range(5))
