@@ -277,6 +277,9 @@ def server_cpu(ctx: Ctx, cpu: dict[str, float]) -> float:
     return sum(cpu.get(p.name, 0.0) for p in ctx.servers())
 
 
+BENCH_DB = f"playground_bench_{os.getpid()}"
+
+
 @dataclass
 class Ctx:
     """A running cluster and what the load client needs to reach it."""
@@ -304,13 +307,14 @@ def start_cluster(mode: str, logdir: Path, daphnes: int = 1, workers: int = 1) -
         import psycopg
 
         with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS playground_bench WITH (FORCE)")
-            conn.execute("CREATE DATABASE playground_bench")
+            # One database per bench process: two benches on one machine must not drop each other's.
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
         redis_url = os.environ.get("BENCH_REDIS_URL")
         if not redis_url:  # a private Redis: its CPU is the bench's own, not other users' of the shared one
             redis_url = f"redis://127.0.0.1:{cluster.redis().port}/0"
         env.update(
-            DATABASE_URL="postgres://postgres@127.0.0.1:5432/playground_bench",
+            DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
             REDIS_URL=redis_url,
             CHANNEL_LAYER_PREFIX=f"bench{os.getpid()}",
             CELERY_QUEUE=f"bench{os.getpid()}",
@@ -337,6 +341,13 @@ def start_cluster(mode: str, logdir: Path, daphnes: int = 1, workers: int = 1) -
         for i in range(workers):
             cluster.worker(concurrency=250, name="worker" if i == 0 else f"worker{i + 1}")
     return Ctx(cluster, mode, ports, token, f"http://127.0.0.1:{fake.port}/v1")
+
+
+def drop_bench_db() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
 def print_table(results: list[Result]) -> None:
@@ -384,6 +395,8 @@ async def main() -> int:
                     print(json.dumps(scale[-1]), flush=True)
         finally:
             ctx.cluster.stop()
+            if mode == "production":
+                drop_bench_db()
     print_table(results)
     print_scale(scale)
     args.json.parent.mkdir(parents=True, exist_ok=True)
