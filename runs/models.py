@@ -112,7 +112,13 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["owner", "status"])]
+        # A user's run list and a session's runs read these in order: an index seek per page, not a sort
+        # of the whole history (10,000 runs: docs/benchmarks.md).
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["owner", "-created_at", "-id"], name="run_owner_newest"),
+            models.Index(fields=["session", "created_at", "id"], name="run_session_oldest"),
+        ]
 
     def __str__(self) -> str:
         return f"Run {self.pk} ({self.status})"
