@@ -287,9 +287,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 outs = []
                 await self._handle_event(message)
                 continue
-            out = self.watch.admit(message["frame"], live=True)
-            if out is not None:
-                outs.append(out)
+            admitted = self.watch.admit(message["frame"], live=True)
+            if admitted is not None:
+                outs.append(admitted)
                 published = message.get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
                 if published is not None:
                     metrics.chunk_delivered(published)
