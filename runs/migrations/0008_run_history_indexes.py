@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agents_app', '0002_team_versions'),
-        ('runs', '0006_attachments'),
+        ('runs', '0007_run_tool_approval'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
