@@ -137,6 +137,7 @@ class Arrival:
     phases_ms: dict[str, float] = field(default_factory=dict)
     first_token_ms: float = 0.0
     tokens: int = 0
+    frames: int = 0
     status: str = ""
     error: str = ""
 
@@ -164,6 +165,7 @@ async def arrive(ctx: Ctx, http: httpx.AsyncClient, config: dict[str, Any], t0: 
                     if not out.tokens:
                         out.first_token_ms = out.phases_ms["first_token"] = (now - t0) / 1e6
                     out.tokens += len(stamps)
+                    out.frames += 1
                     out.latencies_ms.extend((now - int(s)) / 1e6 for s in stamps)
                 elif kind in ("result", "completion"):
                     out.status = frame["status"]
@@ -202,7 +204,9 @@ async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
             name: percentile([o.phases_ms[name] for o in outs if name in o.phases_ms], 0.5)
             for name in ("created", "connected", "queued", "running", "first_token")
         },
+        "tokens_per_chunk_frame": round(received / max(1, sum(o.frames for o in outs)), 1),
         "server_cpu_us_per_token": round(1e6 * usage["server_cpu_seconds"] / max(1, received), 1),
+        "server_cpu_ms_per_run": round(1e3 * usage["server_cpu_seconds"] / runs, 1),
         **usage,
     }
 
