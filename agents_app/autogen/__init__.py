@@ -10,6 +10,8 @@ WebSocket ``start`` frame) or a record wrapping it under ``component``. Supporte
   short provider names, including AutoGen's own aliases)
 - every termination condition AutoGen ships, And/Or included
 - StaticWorkbench, StaticStreamWorkbench; FunctionTool mapped by name to a registered tool
+- McpWorkbench (stdio and streamable-HTTP ``server_params``) mapped to the registered MCP server
+  with the same command + args or URL; nothing in the document is ever run or connected to
 - UnboundedChatCompletionContext
 
 Refused with a `TeamConfigError` naming the JSON path: any other team, agent, model client,
@@ -32,6 +34,7 @@ from typing import Any, Literal
 from agents_app.autogen._context import Ctx
 from agents_app.autogen._export import Flavor, export_team
 from agents_app.autogen._import_team import import_team_component
+from agents_app.autogen._mcp import McpDirectory, RegisteredServer, use_mcp_directory
 from agents_app.config import (
     ConfigErrorItem,
     TeamConfig,
@@ -40,7 +43,16 @@ from agents_app.config import (
     validate_team_config,
 )
 
-__all__ = ["Flavor", "export_team", "import_team", "is_autogen_component", "parse_team_config"]
+__all__ = [
+    "Flavor",
+    "McpDirectory",
+    "RegisteredServer",
+    "export_team",
+    "import_team",
+    "is_autogen_component",
+    "parse_team_config",
+    "use_mcp_directory",
+]
 
 logger = logging.getLogger(__name__)
 

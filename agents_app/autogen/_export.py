@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from agents_app.autogen._context import NAMESPACE
+from agents_app.autogen._mcp import mcp_workbench_config
 from agents_app.autogen._providers import CANONICAL, CATEGORY, TERMINATION_CLASSES
 from agents_app.config import (
     AgentConfig,
@@ -52,6 +53,10 @@ _DESCRIPTIONS = {
     "OpenAIChatCompletionClient": "Chat completion client for OpenAI hosted models.",
     "AzureOpenAIChatCompletionClient": "Chat completion client for Azure OpenAI hosted models.",
     "StaticWorkbench": "A workbench that provides a static set of tools.",
+    "McpWorkbench": (
+        "A workbench that wraps an MCP server and provides an interface\n"
+        "    to list and call tools provided by the server."
+    ),
     "FunctionTool": "A tool wrapping a Python function.",
     "UnboundedChatCompletionContext": "A chat completion context that keeps all messages.",
 }
@@ -127,11 +132,23 @@ def _agent(agent: AgentConfig, flavor: Flavor) -> dict[str, Any]:
 
 
 def _assistant(agent: AssistantAgentConfig, flavor: Flavor) -> dict[str, Any]:
-    workbench = component("StaticWorkbench", {"tools": [_tool(name) for name in agent.tools]})
+    static = component("StaticWorkbench", {"tools": [_tool(name) for name in agent.tools]})
+    mcp = [component("McpWorkbench", mcp_workbench_config(name)) for name in agent.mcp_servers]
+    extras: dict[str, Any] = {}
+    if flavor == "0.7":
+        workbench: Any = [static, *mcp] if agent.tools or not mcp else mcp
+    elif mcp and not agent.tools and len(mcp) == 1:
+        workbench = mcp[0]
+    else:
+        workbench = static  # the 0.5 shape holds one workbench: the servers ride under our namespace
+        if mcp:
+            extras["mcp_servers"] = list(agent.mcp_servers)
+    if agent.tool_approval is not None:
+        extras["tool_approval"] = agent.tool_approval
     body: dict[str, Any] = {
         "name": agent.name,
         "model_client": _model(agent.model),
-        "workbench": [workbench] if flavor == "0.7" else workbench,
+        "workbench": workbench,
     }
     if agent.handoffs:
         body["handoffs"] = [h.model_dump() for h in agent.handoffs]
@@ -148,7 +165,7 @@ def _assistant(agent: AssistantAgentConfig, flavor: Flavor) -> dict[str, Any]:
     }
     if body["system_message"] is None:
         del body["system_message"]
-    return component("AssistantAgent", body, version=2 if flavor == "0.7" else 1)
+    return component("AssistantAgent", body, version=2 if flavor == "0.7" else 1, extras=extras or None)
 
 
 def _tool(name: str) -> dict[str, Any]:

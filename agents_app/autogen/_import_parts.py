@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents_app.autogen._context import NAMESPACE, Component, Ctx, is_secret, join, read_component
+from agents_app.autogen._mcp import import_mcp_workbench
 from agents_app.autogen._providers import MODEL_PROVIDERS, TERMINATION_TYPES
 from agents_app.config import (
     AndTermination,
@@ -119,9 +120,11 @@ def _model_info(config: dict[str, Any], data: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- tools
 
 
-def import_tools(ctx: Ctx, agent: Component) -> list[str]:
-    """Registered tool names for every tool of an AssistantAgent, from any of AutoGen's three shapes."""
+def import_tools(ctx: Ctx, agent: Component) -> tuple[list[str], list[str]]:
+    """(registered tool names, registered MCP server names) for every tool and workbench of an
+    AssistantAgent, from any of AutoGen's three shapes."""
     names: list[str] = []
+    servers: list[str] = []
     path = agent.config_path
     tools = agent.config.get("tools")  # the pre-workbench shape
     if tools is not None:
@@ -129,19 +132,24 @@ def import_tools(ctx: Ctx, agent: Component) -> list[str]:
     workbench = agent.config.get("workbench")
     if isinstance(workbench, list):  # component_version 2
         for i, item in enumerate(workbench):
-            names += _workbench(ctx, item, join(join(path, "workbench"), i))
+            _workbench(ctx, item, join(join(path, "workbench"), i), names, servers)
     elif workbench is not None:  # component_version 1: a single object
-        names += _workbench(ctx, workbench, join(path, "workbench"))
-    return list(dict.fromkeys(names))
+        _workbench(ctx, workbench, join(path, "workbench"), names, servers)
+    return list(dict.fromkeys(names)), list(dict.fromkeys(servers))
 
 
-def _workbench(ctx: Ctx, value: Any, path: str) -> list[str]:
+def _workbench(ctx: Ctx, value: Any, path: str, names: list[str], servers: list[str]) -> None:
     comp = read_component(ctx, value, path, "workbench")
     if comp is None:
-        return []
+        return
+    if comp.name == "McpWorkbench":
+        server = import_mcp_workbench(ctx, comp)
+        if server is not None:
+            servers.append(server)
+        return
     if comp.config.get("tool_overrides"):
         ctx.warn(join(comp.config_path, "tool_overrides"), "tool renames are not supported; tools keep their names")
-    return _tool_list(ctx, comp.config.get("tools", []), join(comp.config_path, "tools"))
+    names += _tool_list(ctx, comp.config.get("tools", []), join(comp.config_path, "tools"))
 
 
 def _tool_list(ctx: Ctx, value: Any, path: str) -> list[str]:

@@ -113,16 +113,22 @@ def _user_proxy(ctx: Ctx, comp: Component) -> dict[str, Any] | None:
 def _assistant(ctx: Ctx, comp: Component) -> dict[str, Any] | None:
     cfg, cpath = comp.config, comp.config_path
     model = import_model(ctx, cfg.get("model_client"), join(cpath, "model_client"))
+    tools, servers = import_tools(ctx, comp)
     data: dict[str, Any] = {
         "kind": "assistant",
         "model": model,
-        "tools": import_tools(ctx, comp),
+        "tools": tools,
         "handoffs": _handoffs(ctx, cfg.get("handoffs"), join(cpath, "handoffs")),
         # AutoGen's schema defaults, not ours: a missing flag means what it meant to AutoGen.
         "system_message": cfg.get("system_message") or "",
         "model_client_stream": bool(cfg.get("model_client_stream", False)),
         "reflect_on_tool_use": bool(cfg.get("reflect_on_tool_use", False)),
     } | {k: cfg[k] for k in _ASSISTANT_SAME if cfg.get(k) is not None}
+    # Ours, under our namespace: servers AutoGen's 0.5 shape (one workbench) cannot hold, and the approval policy.
+    extra_servers = comp.extras.get("mcp_servers")
+    data["mcp_servers"] = list(dict.fromkeys([*servers, *(extra_servers if isinstance(extra_servers, list) else [])]))
+    if comp.extras.get("tool_approval") is not None:
+        data["tool_approval"] = comp.extras["tool_approval"]
     _model_context(ctx, cfg.get("model_context"), join(cpath, "model_context"))
     for key in ("memory", "structured_message_factory"):
         if cfg.get(key):

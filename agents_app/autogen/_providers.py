@@ -35,6 +35,7 @@ CANONICAL: dict[str, str] = {
     "OrTerminationCondition": "autogen_agentchat.base.OrTerminationCondition",
     "StaticWorkbench": "autogen_core.tools.StaticWorkbench",
     "StaticStreamWorkbench": "autogen_core.tools.StaticStreamWorkbench",
+    "McpWorkbench": "autogen_ext.tools.mcp.McpWorkbench",
     "FunctionTool": "autogen_core.tools.FunctionTool",
     "UnboundedChatCompletionContext": "autogen_core.model_context.UnboundedChatCompletionContext",
 }
@@ -49,6 +50,7 @@ CATEGORY: dict[str, Category] = {
     "AzureOpenAIChatCompletionClient": "model",
     "StaticWorkbench": "workbench",
     "StaticStreamWorkbench": "workbench",
+    "McpWorkbench": "workbench",
     "FunctionTool": "tool",
     "UnboundedChatCompletionContext": "chat_completion_context",
 }
