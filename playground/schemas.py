@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.parser import Parser
 from ninja.schema import DjangoGetter
@@ -34,6 +35,20 @@ class PlaygroundParser(Parser):
         if request.content_type == MULTIPART:
             return {key: request.POST[key] for key in request.POST}
         return super().parse_body(request)
+
+
+def keep_multipart_body(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """Middleware: read an API multipart body before anything parses its form. A CSRF check reads
+    request.POST from the stream first, and ninja then needs request.body, which Django no longer
+    has; read first, the body is kept and the form is parsed from it. DATA_UPLOAD_MAX_MEMORY_SIZE
+    bounds it (a larger body is a 400)."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.content_type == MULTIPART and request.path.startswith("/api/"):
+            request.body  # noqa: B018
+        return get_response(request)
+
+    return middleware
 
 
 def _takes_text(annotation: Any) -> bool:

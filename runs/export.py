@@ -81,7 +81,16 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
     if message["partial"]:
         head += " (stopped while streaming)"
     content = message["content"]
+    files = message.get("attachments") or []
+    if files and isinstance(content, list):  # a MultiModalMessage: its text, then its files as links
+        content = next((item for item in content if isinstance(item, str)), "")
     body = [content] if isinstance(content, str) else _fenced(json.dumps(content, indent=2), "json")
+    if files:
+        body.append("")
+        body += [f"- Attachment: [{f['name']}]({f['url']}) ({f['content_type']}, {f['size']} bytes)" for f in files]
+    note = message["metadata"].get("note")
+    if note:
+        body += ["", f"> {note}"]
     return [head, "", *body, ""]
 
 

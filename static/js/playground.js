@@ -4,7 +4,7 @@ import { clear, formatTime, h } from "./dom.js";
 import { attachLive } from "./live.js";
 import { DEFAULT_STOP_REASON, TASK_MAX_CHARS } from "./protocol.js";
 import { forkTree, overrideText } from "./iterate.js";
-import { isTerminal, loadStored, RunView } from "./runview.js";
+import { formatBytes, isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +24,9 @@ const els = {
   live: $("live-status"),
   composer: $("composer"),
   task: $("task"),
+  files: $("composer-files"),
+  fileInput: $("file-input"),
+  attach: $("attach"),
   action: $("composer-action"),
   note: $("composer-note"),
   sidebar: $("sidebar"),
@@ -46,6 +49,7 @@ const state = {
   follow: true,
   stopping: false,
   loadToken: 0,
+  files: [], // File objects to send with the next task
 };
 const indicator = new ConnectionIndicator($("conn"));
 
@@ -117,6 +121,11 @@ function teamOf(session) {
 }
 
 function updateComposer() {
+  updateComposerState();
+  els.attach.disabled = els.task.disabled; // files go with a task
+}
+
+function updateComposerState() {
   const session = state.session;
   const active = activeView();
   const action = els.action;
@@ -176,18 +185,33 @@ async function startRun() {
   }
   els.action.disabled = true;
   try {
-    // Created without its task, started once the socket is live: the first tokens must not
-    // stream before anyone listens (chunks are not stored, so they could not be replayed).
-    const body = { session_id: session.id };
     const override = modelOverride();
-    if (override) body.model_override = override;
-    if (els.version.value) body.team_version = Number(els.version.value);
-    const run = await api("POST", "/runs", body);
+    let run;
+    if (state.files.length) {
+      // With files the run is created and started in one request: a refused file (named in the
+      // error) leaves no run behind, and the task and its files stay here to fix and send again.
+      const form = new FormData();
+      form.append("session_id", String(session.id));
+      form.append("task", task);
+      if (override) form.append("model_override", JSON.stringify(override));
+      if (els.version.value) form.append("team_version", els.version.value);
+      for (const file of state.files) form.append("files", file, file.name);
+      run = await api("POST", "/runs", form);
+    } else {
+      // Created without its task, started once the socket is live: the first tokens must not
+      // stream before anyone listens (chunks are not stored, so they could not be replayed).
+      const body = { session_id: session.id };
+      if (override) body.model_override = override;
+      if (els.version.value) body.team_version = Number(els.version.value);
+      run = await api("POST", "/runs", body);
+    }
     if (state.session !== session) return; // the reader moved to another session meanwhile
+    const started = state.files.length > 0;
     els.task.value = "";
+    setFiles([]);
     maybeNameSession(session, task);
     state.follow = true;
-    addView({ ...run, task }, false, task);
+    addView({ ...run, task }, false, started ? null : task);
     updateComposer();
   } catch (err) {
     const why = err.errors && err.errors.length ? ` (${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")})` : "";
@@ -254,6 +278,55 @@ async function maybeNameSession(session, task) {
     /* naming is a nicety */
   }
 }
+
+// ------------------------------------------------------------------ files for the next task
+
+function setFiles(files) {
+  for (const item of els.files.querySelectorAll("img")) URL.revokeObjectURL(item.src);
+  state.files = files;
+  els.files.replaceChildren(
+    ...files.map((file, index) =>
+      h(
+        "li",
+        { class: "composer-file", "data-testid": "composer-file" },
+        file.type.startsWith("image/") ? h("img", { src: URL.createObjectURL(file), alt: "" }) : h("span", { "aria-hidden": "true" }, "📎"),
+        h("span", { class: "name", title: file.name }, file.name),
+        h("span", { class: "muted small" }, formatBytes(file.size)),
+        h("button", { type: "button", "aria-label": `Remove ${file.name}`, onclick: () => setFiles(state.files.filter((_, i) => i !== index)) }, "×"),
+      ),
+    ),
+  );
+  els.files.hidden = files.length === 0;
+}
+
+function addFiles(list) {
+  if (els.task.disabled || !list || !list.length) return;
+  setFiles([...state.files, ...Array.from(list)]);
+}
+
+els.attach.addEventListener("click", () => els.fileInput.click());
+els.fileInput.addEventListener("change", () => {
+  addFiles(els.fileInput.files);
+  els.fileInput.value = "";
+});
+els.composer.addEventListener("dragover", (event) => {
+  if (!event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+  event.preventDefault();
+  els.composer.classList.add("dropping");
+});
+els.composer.addEventListener("dragleave", () => els.composer.classList.remove("dropping"));
+els.composer.addEventListener("drop", (event) => {
+  els.composer.classList.remove("dropping");
+  if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+  event.preventDefault();
+  addFiles(event.dataTransfer.files);
+});
+els.task.addEventListener("paste", (event) => {
+  const pasted = event.clipboardData ? Array.from(event.clipboardData.files) : [];
+  if (!pasted.length) return; // text pastes as text
+  event.preventDefault();
+  addFiles(pasted);
+});
 
 els.composer.addEventListener("submit", (event) => {
   event.preventDefault();

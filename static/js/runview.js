@@ -31,6 +31,35 @@ export function isTerminal(status) {
   return TERMINAL.has(status);
 }
 
+/** A message's text: its content, or the text of a MultiModalMessage's list (AutoGen's shape). */
+function messageText(data) {
+  if (Array.isArray(data.content) && data.attachments) return data.content.filter((item) => typeof item === "string").join("\n");
+  return data.content;
+}
+
+export function formatBytes(size) {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A message's files: images as thumbnails that open full size, other files as chips that download. */
+export function attachmentsEl(data) {
+  const items = data.attachments.map((file) => {
+    const label = `${file.name} (${formatBytes(file.size)})`;
+    if (file.kind === "image") {
+      return h("a", { class: "attachment-thumb", href: file.url, target: "_blank", rel: "noopener", title: label },
+        h("img", { src: file.url, alt: file.name, loading: "lazy" }));
+    }
+    return h("a", { class: "file-chip", href: file.url, download: file.name, title: `${label}, ${file.content_type}` },
+      h("span", { "aria-hidden": "true" }, "📎 "), file.name, h("span", { class: "muted small" }, ` ${formatBytes(file.size)}`));
+  });
+  const note = data.metadata && data.metadata.note;
+  return h("div", { class: "attachments", "data-testid": "attachments" },
+    h("div", { class: "attachment-list" }, items),
+    note ? h("p", { class: "attachment-note muted small" }, note) : null);
+}
+
 function contentText(content) {
   if (typeof content === "string") return content;
   return prettyJson(content);
@@ -179,10 +208,11 @@ export class RunView {
       this.streams.delete(seq);
       cancelAnimationFrame(stream.raf);
     }
-    if (seq === 1 && data.source === "user" && data.content === this.run.task) {
-      // The task is the card's title; its echo as message 1 is not shown again.
+    if (seq === 1 && data.source === "user" && messageText(data) === this.run.task) {
+      // The task is the card's title; its echo as message 1 is not shown again, only its files.
+      if (data.attachments && data.attachments.length) this.head.append(attachmentsEl(data));
       this.place(seq, h("li", { class: "task-echo", hidden: true, "data-seq": seq }));
-      if (this.onFork) messageActions(this, seq, data.content, this.head, this.head.querySelector(".run-task"), { rerun: "Re-run", edit: "Edit task" });
+      if (this.onFork) messageActions(this, seq, messageText(data), this.head, this.head.querySelector(".run-task"), { rerun: "Re-run", edit: "Edit task" });
       this.onChange(this);
       return;
     }
@@ -285,11 +315,13 @@ export class RunView {
       return h("li", { class: "event muted small", "data-seq": seq }, `Next speaker: ${contentText(data.content)}`);
     }
     const kind = type === "ToolCallSummaryMessage" ? "tool-summary" : type === "StopMessage" ? "stop-msg" : "";
-    const el = this.bubble(seq, data.source, contentText(data.content), { kind });
+    const files = data.attachments && data.attachments.length;
+    const el = this.bubble(seq, data.source, files ? messageText(data) : contentText(data.content), { kind });
+    if (files) el.querySelector(".bubble").append(attachmentsEl(data));
     const meta = el.querySelector(".msg-meta");
     if (type === "ToolCallSummaryMessage") meta.append(h("span", { class: "tag" }, "tool result"));
     if (type === "StopMessage") meta.append(h("span", { class: "tag" }, "stop"));
-    if (!TEXT_TYPES.has(type)) meta.append(h("span", { class: "tag" }, type));
+    if (!TEXT_TYPES.has(type) && !files) meta.append(h("span", { class: "tag" }, type));
     if (data.partial) {
       el.classList.add("partial");
       meta.append(h("span", { class: "tag tag-stopped", "data-testid": "partial-tag" }, "stopped"));

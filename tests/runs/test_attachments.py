@@ -258,3 +258,16 @@ async def test_big_frames_only_for_a_start_with_files(alice: Any, alice_token: s
     await receive_until(comm, {"result", "completion"}, keep=frames)
     assert next(f for f in frames if f["type"] == "message")["data"]["attachments"][0]["name"] == "a.txt"
     await comm.disconnect()
+
+
+def test_export_carries_the_files(alice_token: str, team: Team) -> None:
+    client = api(alice_token)
+    body = {"team_id": team.id, "task": "See the files", "files": [{"name": "red.png", "content": b64(files.png())}]}
+    run_id = client.post("/api/runs", body, content_type="application/json").json()["id"]
+    wait_for(run_id, {"complete"})
+    doc = client.get(f"/api/runs/{run_id}/export").json()
+    (attachment,) = doc["messages"][0]["attachments"]
+    assert attachment["name"] == "red.png" and attachment["url"] == f"/api/attachments/{attachment['id']}"
+    markdown = client.get(f"/api/runs/{run_id}/export?format=markdown").content.decode()
+    assert "### 1 · user (MultiModalMessage)\n\nSee the files\n\n- Attachment: [red.png](/api/attachments/" in markdown
+    assert "> Not shown to writer, critic: red.png." in markdown

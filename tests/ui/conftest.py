@@ -57,6 +57,7 @@ def _server_env(db_path: Path) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="playground.settings",
         SQLITE_PATH=str(db_path),
+        MEDIA_ROOT=str(db_path.parent / "media"),
         DEBUG="true",
         PLAYGROUND_DEMO_PASSWORD=DEMO_PASSWORD,
         PYTHONUNBUFFERED="1",
