@@ -117,7 +117,7 @@ def span_ended(span: Span) -> None:
             MODEL_COST.labels(provider, model).inc(cost)
     elif span.kind == "tool":
         tool = _label(attributes.get("gen_ai.tool.name", ""))
-        server = _label(attributes.get("playground.tool.server", ""))
+        server = _label(attributes.get("playground.mcp.server", ""))  # empty: a registered tool
         TOOL_CALLS.labels(tool, server).inc()
         if span.error:
             TOOL_ERRORS.labels(tool, server).inc()

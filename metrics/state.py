@@ -13,7 +13,7 @@ from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from runs.models import ACTIVE_STATUSES, Run, RunStatus
+from runs.models import ACTIVE_STATUSES, TOOL_APPROVAL, Run, RunStatus
 
 
 class RunStateCollector(Collector):
@@ -31,5 +31,7 @@ class RunStateCollector(Collector):
         pending = GaugeMetricFamily(
             "playground_pending_requests", "Runs waiting for a person, by what they wait for.", labels=["kind"]
         )
-        pending.add_metric(["input"], counts[RunStatus.AWAITING_INPUT])
+        approvals = Run.objects.filter(status=RunStatus.AWAITING_INPUT, input_kind=TOOL_APPROVAL).count()
+        pending.add_metric(["input"], counts[RunStatus.AWAITING_INPUT] - approvals)
+        pending.add_metric(["approval"], approvals)
         yield pending

@@ -16,10 +16,20 @@ from runs.models import Message, Run, Session
 from runs.selectors import session_cost_column
 
 
-class MessageInline(admin.TabularInline):
+def _dollars(value: Any) -> str:
+    return f"{value:.6f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+
+
+class MessageCost:
+    @admin.display(description="cost (USD)")
+    def cost(self, obj: Message) -> str:
+        return _dollars((obj.models_usage or {}).get("cost"))
+
+
+class MessageInline(MessageCost, admin.TabularInline):
     model = Message
     ordering = ("seq",)
-    fields = ("seq", "source", "type", "content", "models_usage", "partial", "created_at")
+    fields = ("seq", "source", "type", "content", "models_usage", "cost", "partial", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -113,7 +123,7 @@ class RunAdmin(OwnedAdmin):
     date_hierarchy = "created_at"
     actions = [request_stop, retry, export_json, export_markdown]
     inlines = [MessageInline]
-    readonly_fields = ["trace_summary", *(f.name for f in Run._meta.fields)]
+    readonly_fields = ["trace_summary", "cost_per_agent", *(f.name for f in Run._meta.fields)]
 
     @admin.display(description="task")
     def task_short(self, obj: Run) -> str:
@@ -121,8 +131,15 @@ class RunAdmin(OwnedAdmin):
 
     @admin.display(description="cost (USD)")
     def cost(self, obj: Run) -> str:
-        value = (obj.usage or {}).get("cost")
-        return f"{value:.6f}" if isinstance(value, int | float) else "-"
+        return _dollars((obj.usage or {}).get("cost"))
+
+    @admin.display(description="cost per agent (USD)")
+    def cost_per_agent(self, obj: Run) -> str:
+        agents = (obj.usage or {}).get("per_agent") or {}
+        if not agents:
+            return "-"
+        rows = ((name, _dollars(usage.get("cost"))) for name, usage in agents.items())
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     @admin.display(description="trace")
     def trace_summary(self, obj: Run) -> str:
@@ -141,9 +158,9 @@ class RunAdmin(OwnedAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(OwnedAdmin):
+class MessageAdmin(MessageCost, OwnedAdmin):
     owner_field = "run__owner"
-    list_display = ("run", "seq", "source", "type", "partial", "created_at")
+    list_display = ("run", "seq", "source", "type", "partial", "created_at", "cost")
     list_filter = ("type", "partial", "created_at")
     search_fields = ("source", "run__task")
     readonly_fields = ("run", "seq", "source", "type", "content", "models_usage", "metadata", "partial", "created_at")

@@ -167,7 +167,7 @@ def _await_input(telemetry: ExecutionTelemetry, **kwargs: Any) -> str | None:
     """Suspend the run for a person's answer and open its wait span, in one trip."""
     request_id = services.run_await_input(**kwargs)
     if request_id:
-        telemetry.waiting("input", kwargs["source"])
+        telemetry.waiting("approval" if kwargs.get("kind") == TOOL_APPROVAL else "input", kwargs["source"])
     return request_id
 
 

@@ -137,3 +137,18 @@ def test_staff_can_neither_pick_nor_give_away_anyone_elses_objects(client: Clien
     )
     assert created.status_code == 302, created.content.decode()[:3000]
     assert Team.objects.get(name="made-in-admin").owner == alice
+
+
+@pytest.mark.django_db
+def test_run_admin_shows_cost_per_run_agent_and_message(client: Client, django_user_model: Any, alice: Any) -> None:
+    run = make_run(alice, "complete")
+    Run.objects.filter(id=run.id).update(
+        usage={"cost": 0.0125, "per_agent": {"writer": {"cost": 0.01}, "critic": {"cost": 0.0025}}}
+    )
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "cost": 0.01}
+    services.message_append(run_id=run.id, source="writer", type="TextMessage", content="hi", models_usage=usage)
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    body = client.get(f"/admin/runs/run/{run.id}/change/").content.decode()
+    assert "<th>writer</th><td>0.010000</td>" in body and "<th>critic</th><td>0.002500</td>" in body
+    assert "0.010000" in client.get("/admin/runs/message/").content.decode()
+    assert "0.012500" in client.get("/admin/runs/run/").content.decode()

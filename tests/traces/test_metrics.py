@@ -69,11 +69,16 @@ def test_values_move_as_work_happens(client: Client, alice: Any) -> None:
     tool = Span("tool", "execute_tool calculator", "b1", "", 1.0, 1.1, error="Error: bad expression")
     tool.attributes["gen_ai.tool.name"] = "calculator"
     registry.span_ended(tool)
+    mcp = Span("tool", "execute_tool search", "b2", "", 1.0, 1.1)
+    mcp.attributes.update({"gen_ai.tool.name": "search", "playground.mcp.server": "web"})
+    registry.span_ended(mcp)
     registry.frame_sent("message_chunk")
     for _ in range(registry.CHUNK_SAMPLE):  # one chunk frame in CHUNK_SAMPLE is timed
         registry.chunk_delivered(time.time() - 0.004)
     registry.run_finished("complete")
     make_run(alice, status="running")
+    make_run(alice, status="awaiting_input")
+    make_run(alice, status="awaiting_input", input_kind="tool_approval")
     after = scrape(client)
 
     def moved(name: str, **labels: str) -> float:
@@ -87,9 +92,12 @@ def test_values_move_as_work_happens(client: Client, alice: Any) -> None:
     assert moved("playground_model_call_duration_seconds_count", provider="openai", model="gpt-4o-mini") == 2
     assert moved("playground_model_time_to_first_token_seconds_count", provider="openai", model="gpt-4o-mini") == 2
     assert moved("playground_tool_call_errors_total", tool="calculator", server="") == 1
+    assert moved("playground_tool_calls_total", tool="search", server="web") == 1
     assert moved("playground_frames_sent_total", type="message_chunk") == 1
     assert moved("playground_token_to_socket_seconds_count") == 1
     assert value(after, "playground_runs_active", status="running") == 1
+    assert value(after, "playground_pending_requests", kind="input") == 1
+    assert value(after, "playground_pending_requests", kind="approval") == 1
 
 
 def test_metrics_are_refused_without_a_token_or_staff(client: Client, alice: Any, settings: Any) -> None:

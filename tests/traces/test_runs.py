@@ -111,3 +111,33 @@ def test_a_team_run_with_a_tool_a_handoff_an_answer_and_a_stop_is_one_tree(alice
     summary = trace["summary"]
     assert summary["executions"] == 2 and summary["handoffs"] == 2 and summary["tool_calls"] >= 1
     assert summary["human_wait"] > 0 and summary["cost"] == 0.0  # the scripted model is free
+
+
+def test_a_wait_for_a_tool_approval_is_an_approval_span_linked_to_the_decision(alice: Any, alice_token: str) -> None:
+    model = {
+        "provider": "scripted",
+        "tokens_per_second": 0,
+        "replies": [{"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]}, "done"],
+    }
+    agent = {"kind": "assistant", "name": "worker", "model": model, "tools": ["calculator"], "tool_approval": "always"}
+    config = {"kind": "round_robin", "name": "approvals", "participants": [agent], "max_turns": 1}
+    client = api(alice_token)
+    run_id = create(client, team_config=config, task="compute")["id"]
+    waiting = wait_for(run_id, {"awaiting_input", "error", "complete"})
+    assert waiting.status == "awaiting_input", waiting.error
+    decided = client.post(
+        f"/api/runs/{run_id}/approval",
+        {"request_id": waiting.input_request_id, "decision": "approve"},
+        content_type="application/json",
+    )
+    assert decided.status_code == 200, decided.content
+    assert wait_for(run_id, {"complete", "error"}).status == "complete"
+
+    spans = trace_of(client, run_id)["spans"]
+    assert all(s["status"] != "open" for s in spans)
+    (wait,) = [s for s in spans if s["kind"] in ("approval", "input")]
+    assert wait["kind"] == "approval" and wait["attributes"]["playground.wait.source"] == "worker"
+    assert wait["message_seq"] == decided.json()["seq"]  # the stored decision
+    (tool,) = [s for s in spans if s["kind"] == "tool"]
+    assert tool["status"] == "ok" and tool["start"] >= wait["end"]  # the call ran once it was approved
+    assert [e["attributes"]["playground.attempt"] for e in spans if e["kind"] == "execution"] == [1, 2]
