@@ -141,9 +141,9 @@ export function forkTree(runs, currentId, { linkRun = (id) => `/runs/${id}/` } =
     if (kids) li.append(h("ul", {}, kids.map(item)));
     return li;
   };
-  return h(
-    "nav",
-    { class: "fork-tree small", "aria-label": `Forks of run ${root.id}`, "data-testid": "fork-tree" },
-    h("ul", {}, item(root)),
-  );
+  const list = h("ul", {}, item(root));
+  const ids = [...list.querySelectorAll("li")].map((li) => li.dataset.runId);
+  // The compare page takes up to four runs: a bigger family is compared pick by pick there.
+  const compare = ids.length <= 4 ? h("a", { href: `/compare/?runs=${ids.join(",")}`, class: "compare-family" }, "Compare these runs") : null;
+  return h("nav", { class: "fork-tree small", "aria-label": `Forks of run ${root.id}`, "data-testid": "fork-tree" }, list, compare);
 }

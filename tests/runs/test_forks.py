@@ -251,3 +251,15 @@ def test_a_sessions_runs_list_with_their_fork_points(alice: Any, alice_token: st
     assert forks == {parent_id: (None, None, None), child["id"]: (parent_id, 2, 2)}
     assert child["session_id"] == session["id"] and child["team_version"] == 1
     assert api(bob_token).get(f"/api/runs?session_id={session['id']}").json()["count"] == 0
+
+
+def test_a_fork_after_a_tool_call_runs_the_tool_again(alice: Any, alice_token: str) -> None:
+    client = api(alice_token)
+    parent_id = finished(client, team_config=gallery_config("calculator"), task="What is 6 * 7?")
+    parent = transcript(parent_id)
+    assert [m[2] for m in parent[1:3]] == ["ToolCallRequestEvent", "ToolCallExecutionEvent"]
+    run = wait_for(fork(client, parent_id, after_seq=2).json()["id"], DONE)
+    child = transcript(run.id)
+    assert run.status == "complete" and child[:2] == parent[:2]
+    # The execution is the tool's own result again (the call ids match), then the answer.
+    assert [m[1:4] for m in child[2:]] == [m[1:4] for m in parent[2:]]

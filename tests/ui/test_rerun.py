@@ -74,11 +74,17 @@ def test_rerun_and_edit_from_a_message_and_the_fork_tree(page: Any) -> None:
     expect(tree.locator("li li")).to_have_count(3)
     expect(tree.locator("li li").nth(1)).to_contain_text("from message 2 (edited)")
     expect(edited.get_by_test_id("fork-tree").locator("[aria-current]")).to_contain_text("from message 2 (edited)")
+    family = ",".join(tree.locator("li").evaluate_all("els => els.map(e => e.dataset.runId)"))
+    expect(tree.get_by_role("link", name="Compare these runs")).to_have_attribute("href", f"/compare/?runs={family}")
+    assert family.startswith(f"{parent_id},") and len(family.split(",")) == 4
     tree.scroll_into_view_if_needed()
     screenshot(page, "rerun-fork-tree")
 
     # The fork's own page shows the tree too; a re-run there opens the new run's page.
     edited_id = run_id_of(edited)
+    tree.get_by_role("link", name="Compare these runs").click()
+    expect(page.locator(".compare-card")).to_have_count(4)
+    expect(page.locator('.turns tr[data-seq="2"] td').nth(2)).to_contain_text("My own draft: rain on the roof.")
     page.goto(f"/runs/{edited_id}/")
     run = page.locator("article.run")
     expect(run.get_by_test_id("run-status")).to_have_text("completed")
