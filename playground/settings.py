@@ -220,6 +220,15 @@ ATTACHMENT_ALLOWED_TYPES = env_list(
     "image/png,image/jpeg,image/gif,image/webp,application/pdf,application/zip,application/gzip,"
     "audio/mpeg,audio/x-wav,video/mp4",
 )
+# How images reach a vision model: "data" (data URLs in the request) or "signed" (short-lived signed URLs
+# under ATTACHMENT_PUBLIC_URL, the address the model's server reaches this one at).
+ATTACHMENT_MODEL_IMAGES = env_str("ATTACHMENT_MODEL_IMAGES", "data")
+ATTACHMENT_PUBLIC_URL = env_str("ATTACHMENT_PUBLIC_URL").rstrip("/")
+ATTACHMENT_SIGNED_URL_SECONDS = env_int("ATTACHMENT_SIGNED_URL_SECONDS", 3600)
+if ATTACHMENT_MODEL_IMAGES not in {"data", "signed"}:
+    raise ValueError(f"ATTACHMENT_MODEL_IMAGES={ATTACHMENT_MODEL_IMAGES!r} must be 'data' or 'signed'")
+if ATTACHMENT_MODEL_IMAGES == "signed" and not ATTACHMENT_PUBLIC_URL:
+    raise ValueError("ATTACHMENT_MODEL_IMAGES=signed needs ATTACHMENT_PUBLIC_URL (e.g. https://playground.example.com)")
 # A start frame carrying files may be this large (base64 makes a file a third larger); other frames
 # keep WS_MAX_FRAME_BYTES. A request body (JSON with base64 files, or multipart) likewise.
 WS_MAX_START_FRAME_BYTES = env_int("WS_MAX_START_FRAME_BYTES", 16 * 1024 * 1024)

@@ -24,6 +24,7 @@ from typing import Any
 
 import filetype
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db.models import Sum
@@ -302,6 +303,8 @@ def _part(attachment: Attachment) -> dict[str, Any]:
     part = describe(attachment)
     if attachment.kind in (AttachmentKind.TEXT, AttachmentKind.PDF):
         part["text"] = attachment.text
+    elif attachment.kind == AttachmentKind.IMAGE and settings.ATTACHMENT_MODEL_IMAGES == "signed":
+        part["url"] = signed_url(attachment.id)
     elif attachment.kind == AttachmentKind.IMAGE:
         try:
             with attachment.file.open("rb") as handle:
@@ -310,3 +313,24 @@ def _part(attachment: Attachment) -> dict[str, Any]:
             logger.warning("attachment %s: file missing from storage", attachment.id)
             part["missing"] = True
     return part
+
+
+# ------------------------------------------------------------------ signed URLs for the model's server
+
+_SIGNER_SALT = "runs.attachments.signed"
+
+
+def signed_url(attachment_id: int) -> str:
+    """An address the model's server fetches an image from without a login, valid for
+    ATTACHMENT_SIGNED_URL_SECONDS (ATTACHMENT_MODEL_IMAGES=signed)."""
+    token = signing.TimestampSigner(salt=_SIGNER_SALT).sign(str(attachment_id))
+    return f"{settings.ATTACHMENT_PUBLIC_URL}/api/attachments/signed/{token}"
+
+
+def attachment_for_token(token: str) -> Attachment:
+    """The attachment a signed URL names; Attachment.DoesNotExist (a 404) when forged or expired."""
+    try:
+        value = signing.TimestampSigner(salt=_SIGNER_SALT).unsign(token, max_age=settings.ATTACHMENT_SIGNED_URL_SECONDS)
+    except signing.BadSignature:
+        raise Attachment.DoesNotExist("no such attachment, or the link has expired") from None
+    return Attachment.objects.get(id=int(value), kind=AttachmentKind.IMAGE)

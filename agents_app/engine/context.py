@@ -80,17 +80,17 @@ def attachment_header(part: dict[str, Any]) -> str:
 
 def multimodal_content(message: MultiModalMessage, vision: bool) -> str | list[dict[str, Any]]:
     """A message with files as a model reads it: text parts for the task, each text file and each
-    PDF's text (with its name), each other file's name and size; an image as an image part (a data
-    URL) when `vision`, else its name and a note. Without an image part, one string: every
-    OpenAI-compatible server takes that."""
+    PDF's text (with its name), each other file's name and size; an image as an image part (its
+    `url`, or a data URL of its `data`) when `vision`, else its name and a note. Without an image
+    part, one string: every OpenAI-compatible server takes that."""
     texts = [message.content]
     parts: list[dict[str, Any]] = []
     for part in message.attachments:
         header = attachment_header(part)
         kind = part.get("kind")
-        if kind == "image" and vision and part.get("data"):
+        if kind == "image" and vision and (part.get("data") or part.get("url")):
             parts += [_text_part(texts), {"type": "text", "text": header}]
-            url = f"data:{part.get('content_type', 'image/png')};base64,{part['data']}"
+            url = part.get("url") or f"data:{part.get('content_type', 'image/png')};base64,{part['data']}"
             parts.append({"type": "image_url", "image_url": {"url": url}})
             texts = []
         elif kind == "image":

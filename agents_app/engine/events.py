@@ -153,7 +153,8 @@ class HandoffMessage(_TextContent):
 class MultiModalMessage(_TextContent):
     """A message with files (AutoGen's MultiModalMessage): `content` is its text, `attachments` its files
     as plain content parts: `{"id", "name", "content_type", "size", "kind"}` with, once the caller has
-    read them, `data` (an image's bytes in base64) or `text` (a text file's, a PDF's extracted text).
+    read them, `data` (an image's bytes in base64) or `url` (where the model's server fetches it), or
+    `text` (a text file's, a PDF's extracted text).
     Kinds: image, text, pdf, file (any other type: named only). How a model sees them: context.py."""
 
     type: ClassVar[str] = "MultiModalMessage"
@@ -169,7 +170,7 @@ class MultiModalMessage(_TextContent):
         return wire
 
 
-_PART_BODIES = frozenset({"data", "text"})  # read from storage for the model; never stored on the message
+_PART_BODIES = frozenset({"data", "url", "text"})  # read from storage for the model; never stored on the message
 
 
 @dataclass(slots=True, kw_only=True)

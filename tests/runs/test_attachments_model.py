@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from agents_app.models import Team
 from runs.models import Message
@@ -95,3 +96,28 @@ def test_images_only_to_vision_models_text_and_pdf_to_all(
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def test_signed_urls_instead_of_data_urls_when_configured(
+    alice: Any, alice_token: str, fake_openai: FakeOpenAIThread, settings: Any
+) -> None:
+    settings.ATTACHMENT_MODEL_IMAGES = "signed"
+    settings.ATTACHMENT_PUBLIC_URL = "http://testserver"
+    config = {"name": "eyes", "kind": "round_robin", "participants": [agent("eyes", fake_openai, True)], "max_turns": 1}
+    team = Team.objects.create(owner=alice, name="eyes", config=config)
+    picture = files.png(5, 5)
+    body = {"team_id": team.id, "task": "What colour?", "files": [{"name": "red.png", "content": b64(picture)}]}
+    run_id = api(alice_token).post("/api/runs", body, content_type="application/json").json()["id"]
+    assert wait_for(run_id, {"complete", "error"}).status == "complete"
+    request = fake_openai.server.chat_requests("fake-eyes")[-1]
+    content = next(m for m in request.body["messages"] if m["role"] == "user")["content"]
+    (image,) = [p for p in content if p["type"] == "image_url"]
+    url = image["image_url"]["url"]
+    assert url.startswith("http://testserver/api/attachments/signed/") and b64(picture) not in str(request.body)
+    # The link is the credential: no login needed, the bytes uploaded; a forged or expired one is a 404.
+    anonymous = Client()
+    fetched = anonymous.get(url.removeprefix("http://testserver"))
+    assert fetched.status_code == 200 and b"".join(fetched.streaming_content) == picture
+    assert anonymous.get(url.removeprefix("http://testserver") + "x").status_code == 404
+    settings.ATTACHMENT_SIGNED_URL_SECONDS = -1
+    assert anonymous.get(url.removeprefix("http://testserver")).status_code == 404
