@@ -46,7 +46,7 @@ def _parse_config(data: Any, owner: Any, prefix: str = "config") -> tuple[TeamCo
     """Parse a config sent inside a wrapper, and check the MCP servers it names are `owner`'s to use;
     paths of errors and warnings point into the body."""
     try:
-        config, _, warnings = team_io.parse_document(data)
+        config, _, warnings = team_io.parse_document(data, owner)
         check_team_servers(config.model_dump(mode="json"), owner)
     except TeamConfigError as exc:
         raise TeamConfigError([{"path": _under(prefix, e.path), "message": e.message} for e in exc.errors]) from None
@@ -83,7 +83,7 @@ def team_create(request: HttpRequest, payload: TeamIn) -> Status:
 @teams_router.post("/upload", response={201: TeamCreatedOut})
 def team_upload(request: HttpRequest, file: File[UploadedFile]) -> Status:
     """A team file (our format or AutoGen component JSON), at most 1 MiB, as multipart field `file`."""
-    config, _, warnings = team_io.parse_document(team_io.read_upload(file))
+    config, _, warnings = team_io.parse_document(team_io.read_upload(file), request.user)
     team = services.team_create(owner=request.user, config=config)
     return Status(201, _with_warnings(team, warnings))
 
@@ -99,7 +99,7 @@ def team_validate(
     _check_size(request)
     data = team_io.unwrap(document)
     try:
-        config, fmt, warnings = team_io.parse_document(data)
+        config, fmt, warnings = team_io.parse_document(data, request.user)
         check_team_servers(config.model_dump(mode="json"), request.user)
     except TeamConfigError as exc:
         fmt_guess: Literal["native", "autogen"] = "autogen" if "provider" in data else "native"
@@ -166,7 +166,7 @@ def team_upload_over(
     team = selectors.team_get_writable(user=request.user, team_id=team_id)
     if len(note) > 500:
         raise ApiError(422, "The note is too long.", [{"path": "note", "message": "at most 500 characters"}])
-    config, _, warnings = team_io.parse_document(team_io.read_upload(file))
+    config, _, warnings = team_io.parse_document(team_io.read_upload(file), request.user)
     team = services.team_update(
         team=team,
         author=request.user,

@@ -11,13 +11,24 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agents_app.text import NUL_REFUSED, nul_path
 from webhooks.urlsafety import url_problem
 
 SCHEMA_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+# A stored model provider's name (providers.services checks the same pattern when one is saved).
+PROVIDER_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 # Key values AutoGen writes when it redacts a SecretStr; treated as "no key given".
 REDACTED_KEY = "**********"
 # A config names the environment variable holding its key; only *_API_KEY names are allowed so an
@@ -104,8 +115,14 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 class OpenAIModel(Strict):
-    provider: Literal["openai"]
+    provider: Literal["openai"] = "openai"
     model: str = Field(min_length=1)
+    provider_ref: str | None = Field(
+        default=None,
+        pattern=PROVIDER_REF_PATTERN,
+        description="a stored provider (yours or a shared one) by name: it gives the endpoint and key "
+        "(an Azure one too), so base_url and api_key_env are not given with it; 'provider' may be omitted",
+    )
     base_url: str | None = None
     api_key_env: str = Field(default="OPENAI_API_KEY", pattern=API_KEY_ENV_PATTERN)
     organization: str | None = None
@@ -118,6 +135,20 @@ class OpenAIModel(Strict):
 
     _headers = field_validator("default_headers")(check_headers)
     _endpoint = field_validator("base_url", "azure_endpoint", check_fields=False)(check_endpoint)
+
+    @model_validator(mode="after")
+    def _ref_alone(self) -> OpenAIModel:
+        if self.provider_ref is not None:
+            # By value, not by fields set: a stored config is a dump, with every default written out.
+            given = [n for n in ("base_url", "organization") if getattr(self, n) is not None]
+            if self.api_key_env != "OPENAI_API_KEY":
+                given.append("api_key_env")
+            if given:
+                raise ValueError(
+                    f"{given[0]} is not given with provider_ref: the provider {self.provider_ref!r} "
+                    "supplies the endpoint and the key"
+                )
+        return self
 
 
 class AzureOpenAIModel(Strict):
@@ -138,7 +169,27 @@ class AzureOpenAIModel(Strict):
     _endpoint = field_validator("base_url", "azure_endpoint", check_fields=False)(check_endpoint)
 
 
-ModelConfig = Annotated[ScriptedModel | OpenAIModel | AzureOpenAIModel, Field(discriminator="provider")]
+def _model_tag(value: Any) -> str | None:
+    """`provider` picks the model's kind; a model that names only a provider_ref is an OpenAI-style one
+    (the stored provider decides at run start whether it is really Azure)."""
+    if isinstance(value, dict):
+        if "provider" not in value and "provider_ref" in value:
+            return "openai"
+        tag = value.get("provider")
+        return tag if isinstance(tag, str) else None
+    return getattr(value, "provider", None)
+
+
+ModelConfig = Annotated[
+    Annotated[ScriptedModel, Tag("scripted")]
+    | Annotated[OpenAIModel, Tag("openai")]
+    | Annotated[AzureOpenAIModel, Tag("azure_openai")],
+    Discriminator(
+        _model_tag,
+        custom_error_type="model_provider",
+        custom_error_message="give provider ('scripted', 'openai' or 'azure_openai') or provider_ref",
+    ),
+]
 
 
 # ---------------------------------------------------------------- agents

@@ -1,6 +1,6 @@
 """A run's model override: run a team on another model without editing the team.
 
-`{"model": "...", "base_url"?: "..."}` applies to every assistant (and a selector team's speaker
+`{"model": "...", "base_url"?: "...", "provider_ref"?: "..."}` applies to every assistant (and a selector team's speaker
 selection); `{"<agent name>": {...}, ...}` to the agents named. The result is a plain team config,
 so the override becomes part of the run's snapshot and the engine needs to know nothing about it.
 No Django here: the REST API and the start frame both call it through runs.services.
@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from agents_app.config import Strict, TeamConfigError, check_endpoint, errors_from_validation, validate_team_config
+from agents_app.config import (
+    PROVIDER_REF_PATTERN,
+    Strict,
+    TeamConfigError,
+    check_endpoint,
+    errors_from_validation,
+    validate_team_config,
+)
 
 # Settings that mean the same whatever serves the model; kept when the override changes the provider.
 _PORTABLE = ("temperature", "max_tokens", "timeout", "max_retries")
@@ -23,6 +30,15 @@ class ModelOverride(Strict):
     base_url: str | None = Field(
         default=None, min_length=1, max_length=2_000, description="an OpenAI-compatible endpoint to call it at"
     )
+    provider_ref: str | None = Field(
+        default=None, pattern=PROVIDER_REF_PATTERN, description="a stored provider (yours or shared) to call it on"
+    )
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> ModelOverride:
+        if self.base_url and self.provider_ref:
+            raise ValueError("give base_url or provider_ref, not both")
+        return self
 
     _endpoint = field_validator("base_url")(check_endpoint)
 
@@ -76,7 +92,10 @@ def apply_model_override(config: dict[str, Any], spec: ModelOverrideSpec) -> dic
 
 def _overridden(model: dict[str, Any], override: ModelOverride) -> dict[str, Any]:
     provider = model.get("provider")
-    if provider == "openai":
+    kept = {key: model[key] for key in _PORTABLE if key in model}
+    if override.provider_ref:
+        return {"provider": "openai", "provider_ref": override.provider_ref, "model": override.model, **kept}
+    if provider == "openai" and not (override.base_url and model.get("provider_ref")):
         changed = {**model, "model": override.model}
         if override.base_url:
             changed["base_url"] = override.base_url
@@ -86,8 +105,7 @@ def _overridden(model: dict[str, Any], override: ModelOverride) -> dict[str, Any
         if model.get("azure_deployment"):
             changed["azure_deployment"] = override.model  # Azure calls the deployment, not the model name
         return changed
-    # A scripted model (or an Azure one pointed elsewhere) becomes an OpenAI-compatible one.
-    kept = {key: model[key] for key in _PORTABLE if key in model}
+    # A scripted model (or an Azure one, or a stored provider's, pointed elsewhere) becomes an OpenAI-compatible one.
     new = {"provider": "openai", "model": override.model, **kept}
     if override.base_url:
         new["base_url"] = override.base_url

@@ -32,6 +32,7 @@ from agents_app.engine import (
     McpServerSpec,
     MessageChunk,
     ModelCallError,
+    ProviderEndpoint,
     SpanEnd,
     SpanStart,
     StoredMessage,
@@ -40,6 +41,7 @@ from agents_app.engine import (
 )
 from mcp_servers.selectors import run_specs
 from ops.logs import bind_run
+from providers.resolve import ProviderUnavailable, endpoints_for
 from runs import attachments, events, services
 from runs.admission import start_gate
 from runs.announce import Ending, announce_final, announce_status, announce_status_after_commit, read_ending
@@ -70,6 +72,8 @@ class Loaded:
     telemetry: ExecutionTelemetry = field(default_factory=lambda: ExecutionTelemetry(None))
     files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # content parts by message id
     mcp_servers: dict[str, McpServerSpec] = field(default_factory=dict)
+    # The stored providers the config names, keys decrypted: in this process's memory only, never stored.
+    providers: dict[str, ProviderEndpoint] = field(default_factory=dict, repr=False)
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
@@ -111,12 +115,16 @@ def _load(run: Run) -> Loaded:
         earlier = Message.objects.filter(run__session=run.session, run__created_at__lt=run.created_at, partial=False)
         history = [_wire(m) for m in earlier.order_by("run__created_at", "seq")]
     servers: dict[str, McpServerSpec] = {}
+    providers: dict[str, ProviderEndpoint] = {}
     try:
         config, error = validate_team_config(run.team_config), ""
         # Looked up at each execution: a server the operator removed or unshared since is refused now.
         servers = run_specs(run.team_config, run.owner_id)
+        providers = endpoints_for(run.team_config, run.owner_id)
     except TeamConfigError as exc:
         config, error = None, f"The run's team config is invalid: {exc}"
+    except ProviderUnavailable as exc:
+        config, error = None, f"The run's model provider is unavailable: {exc}"
     files = attachments.engine_parts(messages)  # this run's files only: earlier runs' are named, not read
     return Loaded(
         run=run,
@@ -126,6 +134,7 @@ def _load(run: Run) -> Loaded:
         history=history,
         files=files,
         mcp_servers=servers,
+        providers=providers,
     )
 
 
@@ -231,6 +240,7 @@ class Execution:
             tracer=telemetry.tracer,
             pricing=telemetry.pricing(),
             mcp_servers=loaded.mcp_servers,
+            providers=loaded.providers,
         )
         started = loaded.run.started_at or timezone.now()
         elapsed = max(0.0, (timezone.now() - started).total_seconds())

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
+from providers.resolve import check_usable
 from runs import attachments, snapshots
 from runs.announce import announce_message_after_commit, announce_stop_after_commit
 from runs.frames import DEFAULT_STOP_REASON
@@ -144,7 +145,9 @@ def run_create(
     team_version: int | None = None,
     model_override: dict[str, Any] | None = None,
 ) -> Run:
-    """A `created` run; `team_config` is its snapshot (runs.snapshots chooses it)."""
+    """A `created` run; `team_config` is its snapshot (runs.snapshots chooses it). TeamConfigError when
+    it names a model provider the owner cannot use (a shared team naming its owner's private one)."""
+    check_usable(team_config, owner.pk)
     return Run.objects.create(
         owner=owner,
         team=team,
@@ -274,6 +277,7 @@ def _choose_snapshot(run_id: int, **choice: Any) -> None:
     run = Run.objects.select_related("team").get(id=run_id)
     current = snapshots.Snapshot(run.team_config, run.team_version, run.model_override)
     chosen = snapshots.choose(current=current, team=run.team, owner=run.owner_id, **choice)
+    check_usable(chosen.config, run.owner_id)
     Run.objects.filter(id=run_id, status=RunStatus.CREATED).update(
         team_config=chosen.config, team_version=chosen.team_version, model_override=chosen.model_override
     )
@@ -328,6 +332,7 @@ def run_fork(
             team_version=team_version,
             model_override=model_override,
         )
+        check_usable(chosen.config, parent.owner_id)
         run = Run.objects.create(
             owner_id=parent.owner_id,
             session_id=parent.session_id,

@@ -56,7 +56,7 @@ from agents_app.engine.events import (
     message_from_wire,
 )
 from agents_app.engine.mcp import McpServerError, McpServerSpec, aclose_mcp_sessions, mcp_sessions
-from agents_app.engine.models import aclose_model_clients
+from agents_app.engine.models import ProviderEndpoint, aclose_model_clients
 from agents_app.engine.pricing import ModelPrice, Pricing
 from agents_app.engine.teams import TeamRunner
 from agents_app.engine.tracing import Span, SpanEnd, SpanEvent, SpanStart, Tracer
@@ -102,5 +102,6 @@ __all__ = [
     "mcp_sessions",
     "McpServerError",
     "McpServerSpec",
+    "ProviderEndpoint",
     "message_from_wire",
 ]

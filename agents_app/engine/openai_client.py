@@ -43,15 +43,22 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, .
 
 
 class OpenAIClient:
-    def __init__(self, config: OpenAIModel | AzureOpenAIModel, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, config: OpenAIModel | AzureOpenAIModel, env: Mapping[str, str], *, api_key: str | None = None
+    ) -> None:
+        """`api_key`: a stored provider's own key, for the endpoint `config` was given from that same
+        provider (ProviderEndpoint.model_config); the server's environment keys are then never consulted."""
         self.config = config
         self._env = env
+        self._provider_key = api_key
 
     def __repr__(self) -> str:
         return f"OpenAIClient(provider={self.config.provider!r}, model={self.config.model!r})"
 
     def _api_key(self) -> str:
         config = self.config
+        if self._provider_key is not None:
+            return self._provider_key or _DUMMY_KEY
         key = self._env.get(config.api_key_env) or ""
         endpoint = config.base_url if isinstance(config, OpenAIModel) else config.azure_endpoint
         if key and (endpoint is None or key_allowed_for(endpoint, self._env)):

@@ -33,7 +33,7 @@ from agents_app.engine.events import (
     message_from_wire,
 )
 from agents_app.engine.mcp import McpServerError, McpServerSpec
-from agents_app.engine.models import ModelClient, model_client
+from agents_app.engine.models import ModelClient, ProviderEndpoint, model_client
 from agents_app.engine.pricing import Pricing
 from agents_app.engine.speakers import USER, Selection, round_robin_next, selector_next, swarm_next
 from agents_app.engine.terminations import Condition, ExternalFlag, build_condition
@@ -60,9 +60,11 @@ class TeamRunner:
         tracer: Tracer | None = None,
         pricing: Pricing | None = None,
         mcp_servers: Mapping[str, McpServerSpec] | None = None,
+        providers: Mapping[str, ProviderEndpoint] | None = None,
     ) -> None:
         self.config = config
         self.env: Mapping[str, str] = os.environ if env is None else env
+        self.providers = providers or {}
         self.external_termination = ExternalFlag()
         self.tracer = tracer or Tracer(enabled=False)
         self.pricing = pricing
@@ -76,14 +78,14 @@ class TeamRunner:
                     raise McpServerError(missing[0], f"agent {p.name!r} names it, but it is not available to this run")
                 self.agents[p.name] = AssistantAgent(
                     p,
-                    model_client(p.model, self.env),
+                    model_client(p.model, self.env, self.providers),
                     tools,
                     tracer=self.tracer,
                     pricing=pricing,
                     mcp_servers=[servers[n] for n in p.mcp_servers],
                 )
         self.selector_client: ModelClient | None = (
-            model_client(config.selector.model, self.env) if config.selector is not None else None
+            model_client(config.selector.model, self.env, self.providers) if config.selector is not None else None
         )
 
     def __repr__(self) -> str:

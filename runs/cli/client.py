@@ -57,6 +57,7 @@ class Options:
     stop_reason: str = "Stopped from the terminal client (Ctrl-C)"
     max_reconnects: int = 20
     files: list[FileIn] = field(default_factory=list)  # sent with the first task
+    model_override: dict[str, Any] | None = None  # sent with `start` (--provider/--model)
 
 
 def read_file(path: str) -> FileIn:
@@ -255,7 +256,14 @@ class PlaygroundClient:
             return
         self.started = True
         if self.options.task:
-            await self.send(self._frame(StartFrame, task=self.options.task, files=self.options.files))
+            await self.send(
+                self._frame(
+                    StartFrame,
+                    task=self.options.task,
+                    files=self.options.files,
+                    model_override=self.options.model_override,
+                )
+            )
         elif self.options.interactive:
             self._prompt = self._spawn(self._ask_task())  # frames (a pong) keep flowing while we ask
         else:
@@ -268,7 +276,9 @@ class PlaygroundClient:
             task = await self._command_or_text("Task: ")
             if task is None:
                 return
-        await self.send(self._frame(StartFrame, task=task, files=self.options.files))
+        await self.send(
+            self._frame(StartFrame, task=task, files=self.options.files, model_override=self.options.model_override)
+        )
 
     def _answer_later(self, frame: dict[str, Any]) -> None:
         request_id = str(frame.get("request_id", ""))

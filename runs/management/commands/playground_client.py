@@ -17,6 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.cli.client import ClientError, Options, PlaygroundClient, read_file
+from runs.cli.options import add_model_options, model_override
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-reconnects", type=int, default=20, help="consecutive failed reconnects allowed")
         parser.add_argument("--file", action="append", default=[], metavar="PATH",
                             help="attach a file to the task (repeatable)")  # fmt: skip
+        add_model_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["token"]:
@@ -54,6 +56,7 @@ class Command(BaseCommand):
                 stop_reason=options["stop_reason"],
                 max_reconnects=options["max_reconnects"],
                 files=files,
+                model_override=model_override(options),
             )
         )
         code = asyncio.run(client.main())

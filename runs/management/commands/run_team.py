@@ -28,7 +28,9 @@ from rich.text import Text
 from agents_app.autogen import parse_team_config
 from agents_app.config import ConfigErrorItem, TeamConfigError
 from agents_app.selectors import visible_teams
+from providers.resolve import adopt_providers
 from runs import attachments, events, execution, loops, services
+from runs.cli.options import add_model_options, model_override
 from runs.cli.terminal import Renderer, ainput, exit_code
 from runs.models import Message, Run, RunStatus
 from webhooks import background
@@ -51,6 +53,7 @@ class Command(BaseCommand):
             default="Interrupted at the terminal (Ctrl-C)",
             help="stop reason stored when you press Ctrl-C",
         )
+        add_model_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console()
@@ -64,10 +67,15 @@ class Command(BaseCommand):
         # hooks run here too, so they are waited for inside the block.
         with loops.driven_here(local.note_dispatch):
             try:
-                services.run_start(run_id=run.id, task=options["task"], files=files)
+                services.run_start(
+                    run_id=run.id, task=options["task"], files=files, model_override=model_override(options)
+                )
             except (services.TooManyActiveRuns, attachments.AttachmentError) as exc:
                 run.delete()  # nothing was started: leave no empty run behind
                 raise CommandError(str(exc)) from None
+            except TeamConfigError as exc:
+                run.delete()
+                raise CommandError(f"cannot start the run: {exc}") from None
             status = asyncio.run(local.main())
             if not background.wait_idle(timeout=60):
                 console.print(Text("Some hooks or webhook retries were still pending at exit.", style="yellow"))
@@ -104,6 +112,9 @@ class Command(BaseCommand):
         warnings: list[ConfigErrorItem] = []
         try:
             config, kind = parse_team_config(data, warnings=warnings)
+            if kind == "autogen":
+                config, adopted = adopt_providers(config, user.pk)
+                warnings += adopted
         except TeamConfigError as exc:
             lines = "\n".join(f"  {e.path or '$'}: {e.message}" for e in exc.errors)
             raise CommandError(f"{ref} is not a valid team config:\n{lines}") from None
