@@ -80,6 +80,8 @@ async def check_channel_layer() -> dict[str, Any]:
     nonce = uuid.uuid4().hex
     await layer.send(channel, {"type": "health.ping", "nonce": nonce})
     message = await layer.receive(channel)
+    while message.get("type") != "health.ping":  # the layer's own word that it reconnected, say
+        message = await layer.receive(channel)
     # A receive that is cancelled unsubscribes the channel (channels_redis pubsub); the
     # in-memory layer drops it on expiry. Either way nothing is left listening.
     leftover = asyncio.ensure_future(layer.receive(channel))

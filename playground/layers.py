@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds, unless the URL sets socket_connect_timeout
 SUBSCRIBE_TIMEOUT = 5.0  # seconds for Redis to confirm a SUBSCRIBE (through a reconnect, if need be)
 PUBLISHER_NAME = b"playground-publish"
+# Put into every channel of the process once a lost subscription connection is back: whatever was
+# published meanwhile is gone, so a receiver that cares (runs.consumers) catches up from its source.
+RECONNECTED_EVENT = "layer.reconnected"
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
@@ -293,6 +296,7 @@ class _ShardConnection(RedisSingleShardConnection):
         self._requests: list[tuple[bool, str, asyncio.Future[None]]] = []
         self._applier: asyncio.Task[None] | None = None
         self._unconfirmed: dict[str, asyncio.Future[None]] = {}  # subscribed, Redis' confirmation not read yet
+        self._disconnected = False  # the connection was lost; the next message read says it is back
 
     async def subscribe(self, channel: str) -> None:
         await self._request(True, channel)
@@ -337,6 +341,7 @@ class _ShardConnection(RedisSingleShardConnection):
             await self._send_once(subscribe, channels)
 
     async def _reconnect(self) -> None:
+        self._disconnected = True
         receiver, self._receive_task = self._receive_task, None
         if receiver is not None:
             receiver.cancel()
@@ -400,6 +405,9 @@ class _ShardConnection(RedisSingleShardConnection):
             try:
                 if self._pubsub and self._pubsub.subscribed:
                     message = await self._pubsub.get_message(timeout=None)
+                    if self._disconnected:
+                        self._disconnected = False
+                        self._tell_reconnected()
                     if message is not None and message["type"] != "message":
                         self._confirm(message)
                     else:
@@ -410,6 +418,7 @@ class _ShardConnection(RedisSingleShardConnection):
             except (asyncio.CancelledError, GeneratorExit):
                 raise
             except RedisConnectionError as exc:
+                self._disconnected = True
                 if not pause:
                     logger.warning("lost the Redis subscription connection (%s); reconnecting", exc)
                 pause = min(1.0, pause * 2 or 0.05)
@@ -417,6 +426,13 @@ class _ShardConnection(RedisSingleShardConnection):
             except Exception:
                 logger.exception("Unexpected exception in receive task")
                 await asyncio.sleep(1)
+
+    def _tell_reconnected(self) -> None:
+        logger.warning("the Redis subscription connection is back; messages published meanwhile are lost")
+        loop_layer = self.channel_layer
+        event = loop_layer.channel_layer.serialize({"type": RECONNECTED_EVENT})
+        for queue in list(loop_layer.channels.values()):
+            queue.put_nowait(event)
 
     async def flush(self) -> None:
         if self._applier is not None and not self._applier.done():

@@ -8,6 +8,7 @@ stored first, announced second.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from runs import events, loops
 from runs.db import db_call
 from runs.models import TERMINAL_STATUSES, Message, Run, RunStatus
 from webhooks.services import has_after_work, run_finished
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,8 +57,11 @@ async def announce_status(run_id: int) -> None:
 async def announce_final(run_id: int, ending: Ending | None = None) -> None:
     """A run ended: its status, then `result` or `completion`; then its hooks, if it has any."""
     ending = ending or await db_call(read_ending)(run_id)
-    await events.publish(run_id, events.status_frame(ending.run))
-    await events.publish(run_id, events.final_frame(ending.run, ending.messages))
+    try:
+        await events.publish(run_id, events.status_frame(ending.run))
+        await events.publish(run_id, events.final_frame(ending.run, ending.messages))
+    except Exception as exc:  # the end is stored: watchers read it once their layer is back (runs.consumers)
+        logger.warning("run %s: could not tell its watchers it ended: %s", run_id, exc)
     if ending.after_work:
         run_finished(run_id)  # hooks and webhooks: scheduled on a background thread, never awaited
 

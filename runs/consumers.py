@@ -54,6 +54,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     user: Any
     joined = False
     closing = False
+    live_frames = 0  # frames heard from the run's group, and how many had been at the last ping
+    live_frames_at_ping = -1
     watch: WatchFilter
     auth_timer: asyncio.Task[None] | None = None
     # Joining mid-message: live frames are held until the worker's snapshot of the text streamed
@@ -207,6 +209,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         try:
             if isinstance(frame, PingFrame):
                 await self.send_json(events.pong_frame())
+                # Nothing heard since the last ping: frames may have been lost on their way (a worker
+                # that could not reach Redis), so ask the database.
+                if self.live_frames == self.live_frames_at_ping:
+                    await self._catch_up()
+                self.live_frames_at_ping = self.live_frames
             elif isinstance(frame, StartFrame):
                 await admit_start_request()  # frames of running runs first (runs.admission)
                 files = [attachments.upload_from_base64(f.name, f.content, i) for i, f in enumerate(frame.files)]
@@ -287,6 +294,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 outs = []
                 await self._handle_event(message)
                 continue
+            self.live_frames += 1
             admitted = self.watch.admit(message["frame"], live=True)
             if admitted is not None:
                 outs.append(admitted)
@@ -295,6 +303,19 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                     metrics.chunk_delivered(published)
         for out in coalesce(outs) if len(outs) > 1 else outs:
             await self._send_out(out)
+
+    async def layer_reconnected(self, event: dict[str, Any]) -> None:
+        # The channel layer lost Redis for a while (playground.layers): what was published meanwhile
+        # is gone, a run's end perhaps among it.
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Send what the database has that this watcher lacks: messages, an input request, the end."""
+        if not self.joined or self.watch.final_sent:
+            return
+        result = await db_call(selectors.run_replay)(run_id=self.run_id, after_seq=self.watch.last_seq)
+        for frame in result.frames:
+            await self._forward(frame)
 
     async def _forward(self, frame: dict[str, Any]) -> None:
         out = self.watch.admit(frame)

@@ -7,14 +7,15 @@ is that the processes themselves recover, not that the sweep covers for them.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from agents_app.models import Team
-from runs.models import Run
-from tests.integration.stack import OwnRedis, Stack, wait_until
+from runs.models import Message, Run
+from tests.integration.stack import OwnRedis, Stack, recv_until, wait_until, ws
 from tests.integration.test_production import chatter
 
 pytestmark = pytest.mark.timeout(240)
@@ -100,3 +101,33 @@ def test_a_run_posted_while_redis_is_down_is_stored_queued_and_runs_once_it_is_b
     stack.start_beat()  # the sweep hands out the run the broker could not take
     wait_until(lambda: Run.objects.get(id=run_id).is_terminal, "the run ending", stack.logs)
     assert status(run_id) == "complete", stack.logs()
+
+
+async def test_a_run_that_ends_while_redis_is_down_tells_its_watcher_once_redis_is_back(
+    outage_stack: Stack, own_redis: OwnRedis, alice: Any, alice_token: str
+) -> None:
+    """The worker's last frames went nowhere; the watcher's Daphne reads the end from the database as
+    soon as its channel layer is subscribed again."""
+    stack = outage_stack
+    port = await asyncio.to_thread(stack.start_daphne)
+    await asyncio.to_thread(stack.start_worker)
+    config = chatter(turns=8, tokens_per_second=40)
+    team = await Team.objects.acreate(owner=alice, name="chatter", config=config)
+    run_id = await asyncio.to_thread(start_run, port, alice_token, team.id)
+    frames: list[dict[str, Any]] = []
+    async with ws(port, run_id, alice_token) as conn:
+        await recv_until(conn, {"message_chunk"}, frames)
+        own_redis.stop()
+        ending = asyncio.create_task(recv_until(conn, {"result", "completion"}, frames, timeout=120))
+        await asyncio.to_thread(
+            wait_until, lambda: Run.objects.get(id=run_id).is_terminal, "the run ending unheard", stack.logs
+        )
+        assert not ending.done()
+        own_redis.start()
+        back = asyncio.get_running_loop().time()
+        final = await asyncio.wait_for(ending, 30)
+        heard = asyncio.get_running_loop().time() - back
+    assert final["type"] == "result", stack.logs()
+    assert heard < 10, f"the end reached the watcher {heard:.1f} s after Redis came back"
+    stored = [m.seq async for m in Message.objects.filter(run_id=run_id).order_by("seq")]
+    assert sorted({f["seq"] for f in frames if f["type"] == "message"}) == stored  # every message, once

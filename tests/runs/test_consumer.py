@@ -81,6 +81,26 @@ async def test_a_socket_the_server_has_closed_is_sent_nothing_more(writer_run: i
     assert await comm.receive_nothing(timeout=0.5), await comm.receive_output()
 
 
+async def test_a_watcher_that_hears_nothing_between_two_pings_catches_up_from_the_database(
+    writer_run: int, alice_token: str
+) -> None:
+    # The run ends while its frames cannot reach the watcher (a worker cut off from Redis): here the
+    # end is written without being announced. The second ping with nothing heard in between asks.
+    comm = await connect(f"/runs/{writer_run}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    await Run.objects.filter(id=writer_run).aupdate(status="stopped", stop_reason="ended unheard")
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    final = await receive(comm)
+    assert final["type"] == "completion" and final["data"]["task_result"]["stop_reason"] == "ended unheard"
+    await comm.send_json_to({"type": "ping"})
+    assert (await receive(comm))["type"] == "pong"
+    assert await comm.receive_nothing(timeout=0.3)  # the end goes out once
+    await comm.disconnect()
+
+
 async def test_no_credentials_closes_4001_after_timeout(writer_run: int, monkeypatch: Any) -> None:
     monkeypatch.setattr(consumers, "AUTH_FRAME_TIMEOUT", 0.2)
     comm = await connect(f"/runs/{writer_run}")

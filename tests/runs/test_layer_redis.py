@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from ops.logs import RunContextFilter, bind_run
-from playground.layers import PUBLISHER_NAME, PlaygroundPubSubChannelLayer
+from playground.layers import PUBLISHER_NAME, RECONNECTED_EVENT, PlaygroundPubSubChannelLayer
 
 pytestmark = pytest.mark.services
 
@@ -162,6 +162,13 @@ async def test_credentials_in_the_url_authenticate_the_publishing_connection(
         admin.close()
 
 
+async def frame_from(channel_layer: PlaygroundPubSubChannelLayer, channel: str) -> dict[str, Any]:
+    """The next frame on a channel, past the layer's word that it reconnected (tested below)."""
+    while (message := await asyncio.wait_for(channel_layer.receive(channel), 5))["type"] == RECONNECTED_EVENT:
+        pass
+    return message  # type: ignore[no-any-return]
+
+
 async def test_after_a_redis_restart_the_first_subscribe_and_publishes_work(own_redis: Any) -> None:
     """The connections of both layers went stale with the restart; nothing written to them is lost."""
     sender, receiver = layer(own_redis.url), layer(own_redis.url)
@@ -177,9 +184,9 @@ async def test_after_a_redis_restart_the_first_subscribe_and_publishes_work(own_
         channel = await receiver.new_channel()
         await receiver.group_add("run-after", channel)  # returns once the new Redis has the subscription
         await sender.group_send("run-after", {"type": "run.frame", "seq": 2})
-        assert (await asyncio.wait_for(receiver.receive(channel), 5))["seq"] == 2
+        assert (await frame_from(receiver, channel))["seq"] == 2
         await sender.send(channel, {"type": "run.frame", "seq": 3})
-        assert (await asyncio.wait_for(receiver.receive(channel), 5))["seq"] == 3
+        assert (await frame_from(receiver, channel))["seq"] == 3
         assert isinstance(await asyncio.wait_for(written_stale, 5), int)  # sent again, not failed
     finally:
         await sender.flush()
@@ -234,3 +241,22 @@ async def test_receive_ready_takes_what_waits_without_waiting(
             rest += receiver.receive_ready(channel)
             await asyncio.sleep(0.01)
     assert [first["seq"], *(m["seq"] for m in rest)] == list(range(5))
+
+
+async def test_after_redis_comes_back_every_channel_is_told_what_it_may_have_missed(own_redis: Any) -> None:
+    """Frames published while Redis was away are gone: each channel gets RECONNECTED_EVENT so its
+    consumer can catch up from the database (a run that ended meanwhile)."""
+    ours = layer(own_redis.url)
+    try:
+        watcher = await ours.new_channel()
+        await ours.group_add("run-7", watcher)
+        await ours.group_send("run-7", {"type": "run.frame", "seq": 1})
+        assert (await asyncio.wait_for(ours.receive(watcher), 5))["seq"] == 1
+        own_redis.stop()
+        await asyncio.sleep(0.5)  # the receiver notices the loss
+        own_redis.start()
+        assert (await asyncio.wait_for(ours.receive(watcher), 10))["type"] == RECONNECTED_EVENT
+        await ours.group_send("run-7", {"type": "run.frame", "seq": 2})
+        assert (await asyncio.wait_for(ours.receive(watcher), 10))["seq"] == 2  # still subscribed
+    finally:
+        await ours.flush()

@@ -204,7 +204,9 @@ class LocalRun:
             if message.get("type") == FLUSH:
                 self.flushed.set()
                 continue
-            frame = message.get("frame") or {}
+            frame = message.get("frame")
+            if not isinstance(frame, dict):
+                continue  # not a run frame (the layer saying it reconnected)
             self.renderer.frame(frame)
             if frame.get("type") in ("result", "completion"):
                 self.finished.set()
