@@ -112,7 +112,9 @@ async def test_a_run_that_ends_while_redis_is_down_tells_its_watcher_once_redis_
     port = await asyncio.to_thread(stack.start_daphne)
     await asyncio.to_thread(stack.start_worker)
     config = chatter(turns=8, tokens_per_second=40)
-    team = await Team.objects.acreate(owner=alice, name="chatter", config=config)
+    # Threads of this test's own loop: asgiref's shared thread may hold a connection that an earlier
+    # test's teardown terminated.
+    team = await asyncio.to_thread(Team.objects.create, owner=alice, name="chatter", config=config)
     run_id = await asyncio.to_thread(start_run, port, alice_token, team.id)
     frames: list[dict[str, Any]] = []
     async with ws(port, run_id, alice_token) as conn:
@@ -129,5 +131,5 @@ async def test_a_run_that_ends_while_redis_is_down_tells_its_watcher_once_redis_
         heard = asyncio.get_running_loop().time() - back
     assert final["type"] == "result", stack.logs()
     assert heard < 10, f"the end reached the watcher {heard:.1f} s after Redis came back"
-    stored = [m.seq async for m in Message.objects.filter(run_id=run_id).order_by("seq")]
+    stored = await asyncio.to_thread(lambda: list(Message.objects.filter(run_id=run_id).values_list("seq", flat=True)))
     assert sorted({f["seq"] for f in frames if f["type"] == "message"}) == stored  # every message, once
