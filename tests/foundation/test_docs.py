@@ -16,7 +16,7 @@ pytestmark = pytest.mark.nodb
 
 
 def test_protocol_documents_every_client_frame() -> None:
-    rows = set(re.findall(r"^\| `(\w+)` \|", PROTOCOL, re.M))
+    rows = set(re.findall(r"^\| `(\w+)`(?: \(\*ours\*\))? \|", PROTOCOL, re.M))
     assert set(FRAME_TYPES) <= rows
 
 
