@@ -56,6 +56,13 @@ class SessionAdmin(OwnedAdmin):
         value = getattr(obj, "cost", None)
         return f"{value:.6f}" if value is not None else "-"
 
+    # Deletes go through the service, which removes the attachments' files from storage too.
+    def delete_model(self, request: HttpRequest, obj: Session) -> None:
+        services.session_delete(session=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        services.sessions_delete(sessions=queryset)
+
 
 @admin.action(description="Request stop of the selected runs")
 def request_stop(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Run]) -> None:
@@ -155,6 +162,12 @@ class RunAdmin(OwnedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: Run) -> None:
+        services.runs_delete(runs=Run.objects.filter(id=obj.id))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        services.runs_delete(runs=queryset)
 
 
 @admin.register(Message)

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import jsonschema
 from django.db import connection, transaction
-from django.db.models import F, Field, Q
+from django.db.models import F, Field, Q, QuerySet
 from django.utils import timezone
 
 from providers.resolve import check_usable
@@ -128,9 +128,22 @@ def session_create(*, owner: Any, name: str, team: Any = None, carry_context: bo
 
 def session_delete(*, session: Session) -> None:
     """Delete a session with its runs, their messages and their attachments' files in storage."""
+    sessions_delete(sessions=Session.objects.filter(id=session.id))
+
+
+def sessions_delete(*, sessions: QuerySet[Session]) -> None:
+    _delete_with_files(sessions, files_of="run__session")
+
+
+def runs_delete(*, runs: QuerySet[Run]) -> None:
+    """Delete runs with their messages and their attachments' files (the admin's delete)."""
+    _delete_with_files(runs, files_of="run")
+
+
+def _delete_with_files(rows: QuerySet[Any], *, files_of: str) -> None:
     with transaction.atomic():
-        names = attachments.file_names(run__session_id=session.id)
-        session.delete()
+        names = attachments.file_names(**{f"{files_of}__in": list(rows.values_list("id", flat=True))})
+        rows.delete()
         # After commit: a rollback must not leave rows whose files are gone.
         transaction.on_commit(lambda: attachments.delete_files(names))
 

@@ -271,3 +271,23 @@ def test_export_carries_the_files(alice_token: str, team: Team) -> None:
     markdown = client.get(f"/api/runs/{run_id}/export?format=markdown").content.decode()
     assert "### 1 · user (MultiModalMessage)\n\nSee the files\n\n- Attachment: [red.png](/api/attachments/" in markdown
     assert "> Not shown to writer, critic: red.png." in markdown
+
+
+def test_admin_deletes_remove_the_files_too(alice: Any, alice_token: str, team: Team, media: Path) -> None:
+    from django.contrib import admin as django_admin
+
+    from runs.admin import RunAdmin, SessionAdmin
+
+    client = api(alice_token)
+    session = services.session_create(owner=alice, name="s", team=team)
+    body = {"session_id": session.id, "task": "t", "files": [{"name": "a.txt", "content": b64(b"a")}]}
+    in_session = client.post("/api/runs", body, content_type="application/json").json()["id"]
+    body = {"team_id": team.id, "task": "t", "files": [{"name": "b.txt", "content": b64(b"b")}]}
+    alone = client.post("/api/runs", body, content_type="application/json").json()["id"]
+    wait_for(in_session, {"complete"})
+    wait_for(alone, {"complete"})
+    assert len(stored_files(media)) == 2
+    RunAdmin(Run, django_admin.site).delete_queryset(None, Run.objects.filter(id=alone))  # type: ignore[arg-type]
+    assert len(stored_files(media)) == 1 and Run.objects.filter(id=alone).count() == 0
+    SessionAdmin(Session, django_admin.site).delete_model(None, session)  # type: ignore[arg-type]
+    assert stored_files(media) == [] and not Attachment.objects.exists()
