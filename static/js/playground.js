@@ -262,6 +262,14 @@ async function loadRunOptions(session) {
   }
   const current = versions.find((v) => v.current);
   if (current) els.version.firstChild.textContent = `the current one (v${current.number})`;
+  // Arrived from a version's "Run" on the teams page: that version is preselected for this team's new session.
+  const wanted = state.wantedVersion;
+  if (wanted && wanted.team === session.team_id) {
+    state.wantedVersion = null;
+    if (!current || current.number !== wanted.number) els.version.value = String(wanted.number);
+    $("run-options").open = true;
+    showRunOptions();
+  }
 }
 
 async function maybeNameSession(session, task) {
@@ -645,7 +653,11 @@ async function init() {
   const params = new URLSearchParams(window.location.search);
   const wanted = Number(params.get("session"));
   const wantedTeam = Number(params.get("team"));
-  if (wantedTeam && state.teams.some((t) => t.id === wantedTeam)) els.teamSelect.value = String(wantedTeam);
+  if (wantedTeam && state.teams.some((t) => t.id === wantedTeam)) {
+    els.teamSelect.value = String(wantedTeam);
+    const version = Number(params.get("version"));
+    if (version) state.wantedVersion = { team: wantedTeam, number: version };
+  }
   else if (!modelKeyConfigured) {
     const offline = state.teams.find(isOffline);
     if (offline) els.teamSelect.value = String(offline.id);

@@ -81,6 +81,7 @@ function versionRow(v, status, diffArea) {
   if (!v.current && current) {
     actions.append(h("button", { type: "button", onclick: () => showDiff(v.number, current.number, diffArea), "aria-label": `Diff version ${v.number} with the current version` }, "Diff with current"));
   }
+  actions.append(h("a", { class: "button", href: `/?team=${team.id}&version=${v.number}`, "aria-label": `Run version ${v.number} in the playground` }, "Run"));
   actions.append(h("a", { class: "button", href: `/api/teams/${team.id}/export?format=native&version=${v.number}`, download: `team-${team.id}-v${v.number}.json`, "aria-label": `Export version ${v.number}` }, "Export"));
   if (team.editable && !v.current) actions.append(restoreButton(v, status));
   return h(

@@ -187,3 +187,17 @@ def test_a_run_started_on_an_older_version_runs_it(page: Any, server: Server) ->
     expect(current.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
     expect(current.get_by_test_id("run-version")).to_have_text("v2")
     expect(current.locator(".msg").last).to_contain_text("Version two approves.")
+
+    # A version's "Run" on the teams page opens the playground with that version chosen for a new session.
+    page.goto("/teams/")
+    row = page.locator("#team-rows tr", has_text="Two versions")
+    row.get_by_role("button", name="Versions of Two versions").click()
+    page.locator("#versions").get_by_role("link", name="Run version 1 in the playground").click()
+    page.wait_for_url("**/?team=*&version=1")
+    expect(page.get_by_label("Team", exact=True).locator("option:checked")).to_have_text("Two versions")
+    page.get_by_role("button", name="New session").click()
+    expect(page.locator("#run-options summary")).to_have_text("Run on: v1")
+    again = send_task(page, "A line about water.")
+    expect(again.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    expect(again.get_by_test_id("run-version")).to_have_text("v1")
+    expect(again.locator(".msg").last).to_contain_text("Version one approves.")
