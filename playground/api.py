@@ -15,6 +15,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from accounts.api import router as tokens_router
 from agents_app.api import gallery_router, teams_router
+from mcp_servers.api import router as mcp_servers_router
 from ops.api import meta_router
 from playground.api_docs import VendoredSwagger
 from playground.auth import api_auth
@@ -77,6 +78,7 @@ api.add_router("/attachments", attachments_router)
 api.add_router("", meta_router)  # /api/health, /api/version (no auth)
 api.add_router("/webhooks", webhooks_router)
 api.add_router("/providers", providers_router)
+api.add_router("/mcp-servers", mcp_servers_router)
 
 
 def unknown_endpoint(request: HttpRequest, path: str = "") -> JsonResponse:

@@ -37,6 +37,7 @@ from runs.frames import (
     PingFrame,
     StartFrame,
     StopFrame,
+    ToolApprovalFrame,
 )
 
 EXIT_CONNECT = 3
@@ -125,6 +126,7 @@ class PlaygroundClient:
         self.interrupts = 0
         self.pending: list[dict[str, Any]] = []  # frames to send once (re)connected
         self.asked_request = ""
+        self.approval: dict[str, Any] | None = None  # the tool call waiting for a decision, asked about
         self._prompt: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -220,6 +222,10 @@ class PlaygroundClient:
                 self.run_status = frame.get("status", "")
             elif kind == "input_request":
                 self._answer_later(frame)
+            elif kind == "tool_approval_request":
+                self._decide_later(frame)
+            elif kind == "error" and str(frame.get("error", "")).startswith("tool approval refused"):
+                self._decide_later(self.approval, again=True)  # the request is still open: ask again
             elif kind in ("result", "completion"):
                 await conn.close()
                 return
@@ -293,6 +299,57 @@ class PlaygroundClient:
         if answer is None:
             return
         await self.send(self._frame(InputResponseFrame, response=answer, request_id=request_id))
+
+    def _decide_later(self, frame: dict[str, Any] | None, again: bool = False) -> None:
+        if frame is None:
+            return
+        request_id = str(frame.get("request_id", ""))
+        if request_id == self.asked_request and not again:
+            return  # re-sent on reconnect while we are already asking
+        self.asked_request, self.approval = request_id, frame
+        self._prompt = self._spawn(self._decide(frame, request_id))
+
+    async def _decide(self, frame: dict[str, Any], request_id: str) -> None:
+        """a: approve (with the arguments as edited), r: reject with a reason, e: edit the arguments (JSON)."""
+        where = f" on {frame['server']}" if frame.get("server") else ""
+        call = (
+            f"{frame.get('agent')} wants to call {frame.get('tool')}{where} with {json.dumps(frame.get('arguments'))}"
+        )
+        self.console.print(Text(call, style="bold yellow"))
+        arguments: dict[str, Any] | None = None
+        while True:
+            choice = await self._command_or_text("[a]pprove, [r]eject or [e]dit the arguments? ")
+            if choice is None:
+                return
+            letter = choice.strip().lower()[:1]
+            if letter == "a":
+                fields = {"arguments": arguments} if arguments is not None else {}
+                await self.send(self._frame(ToolApprovalFrame, request_id=request_id, decision="approve", **fields))
+                return
+            if letter == "r":
+                reason = await self._command_or_text("Reason (the model reads it): ")
+                if reason is None:
+                    return
+                await self.send(self._frame(ToolApprovalFrame, request_id=request_id, decision="reject", reason=reason))
+                return
+            if letter == "e":
+                arguments = await self._edited_arguments() or arguments
+                continue
+            self.console.print(Text("Type a, r or e.", style="dim"))
+
+    async def _edited_arguments(self) -> dict[str, Any] | None:
+        text = await self._command_or_text("Arguments as JSON: ")
+        if text is None:
+            return None
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.console.print(Text(f"Not JSON: {exc}", style="red"))
+            return None
+        if not isinstance(parsed, dict):
+            self.console.print(Text("The arguments are a JSON object.", style="red"))
+            return None
+        return parsed
 
     async def _command_or_text(self, prompt: str) -> str | None:
         """Read a line; handle ping/stop/quit (in interactive mode) and return other text, None if handled."""

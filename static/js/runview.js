@@ -5,7 +5,7 @@ import { api } from "./api.js";
 import { agentHue, formatCost, formatDuration, formatTime, h, prettyJson } from "./dom.js";
 import { exportLinks, messageActions, runFacts } from "./iterate.js";
 import { setMarkdown } from "./markdown.js";
-import { TASK_MAX_CHARS } from "./protocol.js";
+import { REASON_MAX_CHARS, TASK_MAX_CHARS } from "./protocol.js";
 
 /** A message's tokens, and its cost when its model's price is known. */
 function usageTag(u) {
@@ -58,6 +58,13 @@ export function attachmentsEl(data) {
   return h("div", { class: "attachments", "data-testid": "attachments" },
     h("div", { class: "attachment-list" }, items),
     note ? h("p", { class: "attachment-note muted small" }, note) : null);
+}
+
+/** An MCP tool's images (a result's `parts`), shown inline under its text. */
+function resultImages(result) {
+  return (result.parts || [])
+    .filter((p) => p.type === "image" && /^image\/(png|jpeg|gif|webp)$/.test(p.mime_type || ""))
+    .map((p) => h("img", { class: "tool-image", src: `data:${p.mime_type};base64,${p.data}`, alt: `image returned by ${result.name || "the tool"}` }));
 }
 
 function contentText(content) {
@@ -183,6 +190,17 @@ export class RunView {
           deadline: frame.deadline,
         });
         break;
+      case "tool_approval_request":
+        this.setStatus("awaiting_input");
+        this.showInput({
+          id: frame.request_id,
+          prompt: frame.prompt,
+          source: frame.source,
+          deadline: frame.deadline,
+          kind: "tool_approval",
+          tool_call: { agent: frame.agent, call_id: frame.call_id, tool: frame.tool, server: frame.server, arguments: frame.arguments },
+        });
+        break;
       case "run_status":
         this.updateRun({ ...(frame.run || {}), status: frame.status });
         break;
@@ -302,6 +320,7 @@ export class RunView {
     const type = data.type || "TextMessage";
     if (type === "ToolCallRequestEvent" && Array.isArray(data.content)) return this.renderToolCalls(seq, data);
     if (type === "ToolCallExecutionEvent" && Array.isArray(data.content)) return this.renderToolResults(seq, data);
+    if (type === "ToolApprovalEvent" && data.content && typeof data.content === "object") return this.renderDecision(seq, data);
     if (type === "HandoffMessage") {
       const target = data.target || "?";
       return h(
@@ -365,7 +384,7 @@ export class RunView {
       }
       const resultEl = row.querySelector(".tool-result");
       resultEl.className = `tool-result${res.is_error ? " tool-error" : ""}`;
-      resultEl.replaceChildren(h("pre", {}, contentText(res.content)));
+      resultEl.replaceChildren(h("pre", {}, contentText(res.content)), ...resultImages(res));
       const state = row.querySelector(".tool-state");
       const started = row.dataset.started ? Date.parse(row.dataset.started) : NaN;
       const ended = data.created_at ? Date.parse(data.created_at) : NaN;
@@ -378,9 +397,28 @@ export class RunView {
     // The execution event has no bubble of its own: it fills the rows of its request.
     const el = h("li", { class: "tool-results", "data-seq": seq, hidden: orphans.length === 0 });
     for (const res of orphans) {
-      el.append(h("details", { class: "tool-row" }, h("summary", {}, h("code", {}, res.name || "tool"), " result"), h("pre", {}, contentText(res.content))));
+      el.append(h("details", { class: "tool-row" }, h("summary", {}, h("code", {}, res.name || "tool"), " result"), h("pre", {}, contentText(res.content)), ...resultImages(res)));
     }
     return el;
+  }
+
+  /** A person's decision on a tool call: a line under the call, and its row marked. */
+  renderDecision(seq, data) {
+    const c = data.content;
+    const approved = c.decision === "approve";
+    const row = this.toolRows.get(c.call_id);
+    if (row) {
+      row.classList.add(approved ? "tool-approved" : "tool-rejected");
+      if (approved && c.edited) row.querySelector(".tool-args").textContent = prettyJson(c.arguments ?? {});
+    }
+    const what = `${c.by || "someone"} ${approved ? "approved" : "rejected"} ${c.tool || "the call"}${c.edited ? " with edited arguments" : ""}`;
+    return h(
+      "li",
+      { class: `tool-decision ${approved ? "approved" : "rejected"} small`, "data-seq": seq, "data-testid": "tool-decision" },
+      h("span", { "aria-hidden": "true" }, approved ? "✔ " : "✖ "),
+      what,
+      c.reason ? h("span", { class: "muted" }, `: ${c.reason}`) : "",
+    );
   }
 
   // ------------------------------------------------------------------ human input
@@ -389,6 +427,10 @@ export class RunView {
     if (!request || !request.id) return;
     if (this.inputRequest && this.inputRequest.id === request.id) return;
     this.hideInput();
+    if (request.kind === "tool_approval") {
+      this.showApproval(request);
+      return;
+    }
     if (request.source) this.humans.add(request.source);
     this.inputRequest = request;
     const asker = this.lastAgent || request.source || "The team";
@@ -441,6 +483,88 @@ export class RunView {
     this.announce(`${asker} asks you: ${request.prompt || ""}`);
     this.onChange(this);
     requestAnimationFrame(() => field.focus());
+  }
+
+  /** An agent wants to call a tool: its arguments, editable as JSON, and approve or reject with a reason. */
+  showApproval(request) {
+    this.inputRequest = request;
+    const call = request.tool_call || {};
+    const agent = call.agent || request.source || "An agent";
+    const original = call.arguments ?? {};
+    const argsId = `approval-args-${this.run.id}`;
+    const reasonId = `approval-reason-${this.run.id}`;
+    const args = h("textarea", { id: argsId, class: "approval-args", rows: 6, spellcheck: "false" });
+    args.value = prettyJson(original);
+    const reason = h("input", { type: "text", id: reasonId, class: "approval-reason", maxlength: REASON_MAX_CHARS, autocomplete: "off", placeholder: "optional; the model reads it when you reject" });
+    const error = h("p", { class: "field-error small", role: "alert" });
+    const approve = h("button", { type: "button", class: "primary", "data-testid": "approve" }, "Approve");
+    const reject = h("button", { type: "button", class: "danger", "data-testid": "reject" }, "Reject");
+    const countdown = h("p", { class: "countdown small", "aria-live": "off" });
+    const decide = async (decision) => {
+      error.textContent = "";
+      const body = { request_id: request.id, decision };
+      if (decision === "approve") {
+        let edited;
+        try {
+          edited = JSON.parse(args.value);
+        } catch (err) {
+          error.textContent = `The arguments are not valid JSON: ${err.message}`;
+          return;
+        }
+        if (JSON.stringify(edited) !== JSON.stringify(original)) body.arguments = edited;
+      }
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      approve.disabled = reject.disabled = true;
+      try {
+        await api("POST", `/runs/${this.run.id}/approval`, body);
+        this.hideInput();
+      } catch (err) {
+        if (err.status === 409) {
+          this.hideInput(); // decided elsewhere (another tab) or the run moved on
+          return;
+        }
+        error.textContent = err.errors && err.errors.length ? err.errors.map((e) => `${e.path}: ${e.message}`).join("; ") : err.message;
+        approve.disabled = reject.disabled = false;
+      }
+    };
+    approve.addEventListener("click", () => decide("approve"));
+    reject.addEventListener("click", () => decide("reject"));
+    const where = call.server ? ` on ${call.server}` : "";
+    this.inputEl = h(
+      "section",
+      { class: "input-card approval-card", "aria-label": `${agent} asks to call ${call.tool}`, style: `--hue: ${agentHue(agent)}`, "data-testid": "approval-card" },
+      h("div", { class: "msg-meta" }, h("span", { class: "author" }, agent), h("span", { class: "muted" }, " wants to call a tool")),
+      h("p", { class: "prompt" }, h("code", { class: "tool-name" }, call.tool || "tool"), h("span", { class: "muted" }, where)),
+      h("label", { for: argsId }, "Arguments (JSON; edit them to change the call)"),
+      args,
+      h("label", { for: reasonId }, "Reason"),
+      reason,
+      error,
+      h("div", { class: "answer-row" }, approve, reject),
+      h("p", { class: "small muted" }, "Ctrl+Enter approves, Ctrl+Shift+Enter rejects."),
+      countdown,
+    );
+    this.inputEl.addEventListener("keydown", (event) => {
+      if (!(event.ctrlKey || event.metaKey) || event.key !== "Enter") return;
+      event.preventDefault();
+      decide(event.shiftKey ? "reject" : "approve");
+    });
+    this.inputSlot.replaceChildren(this.inputEl);
+    this.startCountdown(request.deadline, countdown, "decide");
+    this.announce(`${agent} asks to call ${call.tool}${where}`);
+    this.onChange(this);
+    requestAnimationFrame(() => approve.focus());
+  }
+
+  startCountdown(deadlineText, countdown, verb) {
+    if (!deadlineText) return;
+    const deadline = Date.parse(deadlineText);
+    const tick = () => {
+      const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      countdown.textContent = left > 0 ? `Time left to ${verb}: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` : "Time is up.";
+    };
+    tick();
+    this.countdownTimer = setInterval(tick, 1000);
   }
 
   hideInput() {

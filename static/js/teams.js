@@ -498,9 +498,59 @@ function agentCard(agent, index) {
         commit();
       }), { full: true }),
     );
+    grid.append(mcpServersField(agent, base));
   }
   card.append(grid);
   return card;
+}
+
+// The MCP servers an operator registered and shared with this user, with the tools each listed last.
+let mcpServers = [];
+api("GET", "/mcp-servers")
+  .then((servers) => {
+    mcpServers = servers;
+    if (servers.length && state.obj) renderForm();
+  })
+  .catch(() => {});
+
+function mcpServersField(agent, base) {
+  const chosen = new Set(agent.mcp_servers || []);
+  const box = h("fieldset", { class: "mcp-servers", "data-testid": "mcp-servers" }, h("legend", {}, "MCP servers (their tools)"));
+  if (!mcpServers.length && !chosen.size) {
+    box.append(h("p", { class: "small muted" }, "No MCP server is shared with you; an operator registers them."));
+  }
+  const names = [...new Set([...mcpServers.map((s) => s.name), ...chosen])];
+  for (const name of names) {
+    const server = mcpServers.find((s) => s.name === name);
+    const id = `${base}-mcp-${name}`;
+    const check = h("input", { type: "checkbox", id, checked: chosen.has(name), disabled: state.readOnly });
+    check.addEventListener("change", () => {
+      const next = new Set(agent.mcp_servers || []);
+      if (check.checked) next.add(name);
+      else next.delete(name);
+      if (next.size) agent.mcp_servers = [...next];
+      else delete agent.mcp_servers;
+      commit();
+    });
+    const tools = server ? server.tools.map((t) => h("li", {}, h("code", {}, t.name), t.description ? ` ${t.description}` : "")) : [];
+    const note = server ? `${server.description || server.transport}${server.approval === "always" ? " · asks before each call" : ""}` : "not available to you";
+    box.append(
+      h("div", { class: "mcp-server" }, check, " ", h("label", { for: id }, h("strong", {}, name), h("span", { class: "small muted" }, ` ${note}`)), tools.length ? h("ul", { class: "small" }, ...tools) : ""),
+    );
+  }
+  const policy = agent.tool_approval === undefined ? "" : Array.isArray(agent.tool_approval) ? "list" : agent.tool_approval;
+  const approval = select(
+    [["", "each server's default"], ["never", "never ask"], ["always", "ask before every tool call"], ...(policy === "list" ? [["list", "the listed tools (JSON view)"]] : [])],
+    policy,
+    (v) => {
+      if (v === "") delete agent.tool_approval;
+      else if (v !== "list") agent.tool_approval = v;
+      commit();
+    },
+  );
+  const wrap = h("div", { class: "full" }, box);
+  wrap.append(field("Tool calls need my approval", `${base}.tool_approval`, approval));
+  return wrap;
 }
 
 function addAgent(kind) {

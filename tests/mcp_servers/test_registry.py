@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 from typing import Any
 
@@ -123,3 +124,23 @@ def test_admin_is_for_staff_and_shows_health(admin_client: Client, alice: Any, c
     assert client.get("/admin/mcp_servers/mcpserver/").status_code == 403  # staff, but not given the permission
     client.logout()
     assert client.get("/admin/mcp_servers/mcpserver/").status_code == 302  # to the login page
+
+
+def test_the_editor_lists_the_servers_a_user_may_name_with_their_tools(
+    alice: Any, alice_api: Client, bob_api: Client
+) -> None:
+    server = register("mine", users=[alice], description="Sums and pictures", approval="always")
+    McpServer.objects.filter(pk=server.pk).update(last_tools=[{"name": "add", "description": "Add two integers."}])
+    register("off", shared_with_all=True, enabled=False)
+    listed = alice_api.get("/api/mcp-servers").json()
+    assert listed == [
+        {
+            "name": "mine",
+            "description": "Sums and pictures",
+            "transport": "stdio",
+            "approval": "always",
+            "tools": [{"name": "add", "description": "Add two integers."}],
+        }
+    ]
+    assert bob_api.get("/api/mcp-servers").json() == []
+    assert "command" not in json.dumps(listed)
