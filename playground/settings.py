@@ -256,6 +256,8 @@ PROVIDER_KEY_SECRETS = env_list("PROVIDER_KEY_SECRETS")
 PROVIDER_ALLOW_PRIVATE_ADDRESSES = env_bool("PROVIDER_ALLOW_PRIVATE_ADDRESSES", RUN_EXECUTOR == "inline")
 PROVIDER_TEST_TIMEOUT_SECONDS = env_float("PROVIDER_TEST_TIMEOUT_SECONDS", 10.0)
 PROVIDER_MODELS_CACHE_SECONDS = env_float("PROVIDER_MODELS_CACHE_SECONDS", 60.0)
+# Where the playground's first-run banner looks for a local Ollama (only when private addresses are allowed).
+PROVIDER_OLLAMA_URL = env_str("PROVIDER_OLLAMA_URL", "http://127.0.0.1:11434/v1")
 
 # --- operations (ops/): worker heartbeats, health, version
 WORKER_HEARTBEAT_INTERVAL_SECONDS = env_float("WORKER_HEARTBEAT_INTERVAL_SECONDS", 15.0)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("teams/", views.teams, name="teams"),
     path("tokens/", views.tokens, name="tokens"),
+    path("providers/", views.providers, name="providers"),
     path("usage/", views.usage, name="usage"),
     path("runs/<int:run_id>/", views.run_page, name="run-page"),
     path("compare/", views.compare, name="compare"),

@@ -3,7 +3,6 @@ and the run WebSocket, so every page works through the same API a script would u
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from providers.selectors import needs_first_model
 from runs.models import Run
 from runs.selectors import owned_runs, run_get_writable
 
@@ -49,13 +49,13 @@ class LoginView(auth_views.LoginView):
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"page": "playground", "model_key_configured": model_key_configured()}
-    return render(request, "playground.html", context)
-
-
-def model_key_configured() -> bool:
-    """Whether the server's environment holds any model key (the playground's first-run hint)."""
-    return any(value for name, value in os.environ.items() if name.endswith("_API_KEY"))
+    first_run = needs_first_model(request.user)
+    # Without a key or a provider only the offline teams can run: preselect one, show the first-run banner.
+    return render(
+        request,
+        "playground.html",
+        {"page": "playground", "model_key_configured": not first_run, "first_run": first_run},
+    )
 
 
 @login_required
@@ -68,6 +68,12 @@ def teams(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 def tokens(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens.html", {"page": "tokens"})
+
+
+@login_required
+@ensure_csrf_cookie
+def providers(request: HttpRequest) -> HttpResponse:
+    return render(request, "providers.html", {"page": "providers"})
 
 
 @login_required

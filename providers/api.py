@@ -95,6 +95,16 @@ def provider_create(request: HttpRequest, payload: ProviderIn) -> Status:
     return Status(201, services.provider_create(owner=request.user, **payload.model_dump()))
 
 
+class OllamaOut(Schema):
+    base_url: str | None = Field(description="the local Ollama's URL when it answers, else null")
+
+
+@router.get("/ollama", response=OllamaOut)
+def provider_ollama(request: HttpRequest) -> dict[str, Any]:
+    """Whether a local Ollama answers (the first-run banner prefills "Add a provider" with it)."""
+    return {"base_url": probe.local_ollama()}
+
+
 @router.get("/{provider_id}", response=ProviderOut)
 def provider_detail(request: HttpRequest, provider_id: int) -> Provider:
     return selectors.usable_provider(request.user, provider_id)

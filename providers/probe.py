@@ -12,6 +12,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Literal
 
+import httpx
 import openai
 from django.conf import settings
 from django.core.cache import cache
@@ -144,3 +145,16 @@ def _one_token(provider: Provider, model: str) -> None:
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "ping"}], max_tokens=1)
         except openai.OpenAIError as exc:
             raise _error(exc) from None
+
+
+def local_ollama() -> str | None:
+    """The local Ollama URL when something OpenAI-compatible answers there (the first-run banner's hint).
+    Only where private addresses are allowed: otherwise the server's localhost is not the user's machine."""
+    url = settings.PROVIDER_OLLAMA_URL
+    if not settings.PROVIDER_ALLOW_PRIVATE_ADDRESSES or not url:
+        return None
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/models", timeout=1.0, trust_env=False)
+    except httpx.HTTPError:
+        return None
+    return url if response.status_code == 200 else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -27,3 +28,13 @@ def provider_named(owner_id: int, name: str) -> Provider | None:
     found = list(Provider.objects.filter(Q(owner_id=owner_id) | Q(shared=True), name=name))
     found.sort(key=lambda p: (p.owner_id != owner_id, p.id))
     return found[0] if found else None
+
+
+def has_server_key() -> bool:
+    """Whether the server's environment holds any model key (then real models run without a provider)."""
+    return any(value for name, value in os.environ.items() if name.endswith("_API_KEY"))
+
+
+def needs_first_model(user: Any) -> bool:
+    """The playground's first-run case: no provider the user could use and no key on the server."""
+    return not has_server_key() and not usable_providers(user).exists()

@@ -4,6 +4,7 @@ import { clear, formatTime, h } from "./dom.js";
 import { attachLive } from "./live.js";
 import { DEFAULT_STOP_REASON, TASK_MAX_CHARS } from "./protocol.js";
 import { forkTree, overrideText } from "./iterate.js";
+import { isOffline } from "./offline.js";
 import { formatBytes, isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 
@@ -620,20 +621,6 @@ els.sidebarToggle.addEventListener("click", () => {
 
 // Without a model key on the server only the scripted teams can run, so a newcomer starts on one.
 const modelKeyConfigured = document.querySelector(".pg").dataset.modelKey === "true";
-
-/** True when every model in the team's config is the offline scripted one. */
-function isOffline(team) {
-  const providers = [];
-  const walk = (node) => {
-    if (Array.isArray(node)) node.forEach(walk);
-    else if (node && typeof node === "object") {
-      if (node.model && typeof node.model === "object") providers.push(node.model.provider);
-      Object.values(node).forEach(walk);
-    }
-  };
-  walk(team.config);
-  return providers.length > 0 && providers.every((p) => p === "scripted");
-}
 
 async function init() {
   try {

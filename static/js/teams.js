@@ -390,6 +390,54 @@ function select(options, value, onChange) {
   return el;
 }
 
+// ------------------------------------------------------------------ stored providers and their models
+
+let storedProviders = [];
+const modelLists = new Map(); // provider name -> Promise of its model ids (GET /api/providers/{id}/models)
+
+async function loadProviders() {
+  try {
+    storedProviders = await api("GET", "/providers");
+  } catch (err) {
+    storedProviders = [];
+  }
+  if (state.obj && !els.formView.hidden) renderForm();
+}
+
+function modelsOf(name) {
+  if (!modelLists.has(name)) {
+    const provider = storedProviders.find((p) => p.name === name);
+    const list = provider ? api("GET", `/providers/${provider.id}/models`).then((answer) => answer.models) : Promise.reject(new Error(`you have no provider named ${name}`));
+    list.catch(() => modelLists.delete(name)); // a failure is not cached: the next render asks again
+    modelLists.set(name, list);
+  }
+  return modelLists.get(name);
+}
+
+/** The model dropdown of a model on a stored provider, filled from the provider's model list. */
+function modelSelect(model, ref) {
+  const el = h("select", { "data-provider-models": ref }, h("option", { value: model.model || "" }, model.model || "Loading models…"));
+  el.addEventListener("change", () => { model.model = el.value; commit(); });
+  modelsOf(ref).then(
+    (models) => {
+      const names = model.model && !models.includes(model.model) ? [model.model, ...models] : models;
+      clear(el).append(...names.map((m) => h("option", { value: m }, m)));
+      if (!model.model && names.length) {
+        model.model = names[0];
+        commit();
+      }
+      el.value = model.model;
+    },
+    (err) => {
+      clear(el).append(h("option", { value: model.model || "" }, model.model || "(no model)"));
+      el.title = `Could not list the models of ${ref}: ${err.message}`;
+      const error = document.getElementById(`${el.id}-error`);
+      if (error) error.textContent = el.title;
+    },
+  );
+  return el;
+}
+
 function setOrDelete(obj, key, value) {
   if (value === null || value === undefined || value === "") delete obj[key];
   else obj[key] = value;
@@ -482,14 +530,18 @@ function agentCard(agent, index) {
     grid.append(field("Prompt shown to the human", `${base}.input_prompt`, textInput(agent.input_prompt, (v) => { setOrDelete(agent, "input_prompt", v); commit(); })));
   } else {
     const model = agent.model || (agent.model = { provider: "scripted", replies: ["…"] });
+    const ref = model.provider_ref;
+    const choices = [...PROVIDERS.map((p) => [p, p]), ...storedProviders.map((p) => [`ref:${p.name}`, `provider: ${p.name}`])];
+    if (ref && !storedProviders.some((p) => p.name === ref)) choices.push([`ref:${ref}`, `provider: ${ref} (not yours)`]);
     grid.append(
-      field("Model provider", `${base}.model.provider`, select(PROVIDERS.map((p) => [p, p]), model.provider, (v) => {
+      field("Model provider", `${base}.model.${ref ? "provider_ref" : "provider"}`, select(choices, ref ? `ref:${ref}` : model.provider, (v) => {
         const name = model.model;
-        agent.model = v === "scripted" ? { provider: v, replies: ["Hello. TERMINATE"] } : v === "openai" ? { provider: v, model: name && name !== "scripted" ? name : "gpt-4o-mini" } : { provider: v, model: name || "gpt-4o-mini", azure_endpoint: "https://example.openai.azure.com", api_version: "2024-06-01" };
+        if (v.startsWith("ref:")) agent.model = { provider_ref: v.slice(4), model: "" };
+        else agent.model = v === "scripted" ? { provider: v, replies: ["Hello. TERMINATE"] } : v === "openai" ? { provider: v, model: name && name !== "scripted" ? name : "gpt-4o-mini" } : { provider: v, model: name || "gpt-4o-mini", azure_endpoint: "https://example.openai.azure.com", api_version: "2024-06-01" };
         commit();
         renderForm();
       })),
-      field("Model", `${base}.model.model`, textInput(model.model, (v) => { setOrDelete(model, "model", v); commit(); }, { placeholder: model.provider === "scripted" ? "scripted" : "e.g. gpt-4o-mini" })),
+      field("Model", `${base}.model.model`, ref ? modelSelect(model, ref) : textInput(model.model, (v) => { setOrDelete(model, "model", v); commit(); }, { placeholder: model.provider === "scripted" ? "scripted" : "e.g. gpt-4o-mini" })),
       field("System message", `${base}.system_message`, textArea(agent.system_message, (v) => { setOrDelete(agent, "system_message", v); commit(); }), { full: true }),
       field("Tools (comma-separated names of registered tools)", `${base}.tools`, textInput((agent.tools || []).join(", "), (v) => {
         const tools = v.split(",").map((t) => t.trim()).filter(Boolean);
@@ -593,3 +645,4 @@ els.save.addEventListener("click", async () => {
 
 loadTeams();
 loadGallery();
+loadProviders();

@@ -542,8 +542,9 @@ async def _drain_if_needed(writer: asyncio.StreamWriter) -> None:
 class FakeOpenAIThread:
     """The server on its own event loop in a daemon thread (for sync fixtures and cross-loop tests)."""
 
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None, port: int = 0) -> None:
         self.server = FakeOpenAI(api_key=api_key)
+        self.port = port
         self.base_url = ""
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -570,7 +571,7 @@ class FakeOpenAIThread:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self.base_url = self._loop.run_until_complete(self.server.start())
+        self.base_url = self._loop.run_until_complete(self.server.start(port=self.port))
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self.server.close())
