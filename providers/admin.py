@@ -21,9 +21,11 @@ def _formfield(field: Any, **kwargs: Any) -> Any:
 class ProviderForm(forms.ModelForm):
     # Write-only: never rendered back (PasswordInput without render_value), shown only by its last 4.
     api_key = forms.CharField(
-        required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Write-only; leave empty to keep the current key.",
-    )  # fmt: skip
+    )
     clear_key = forms.BooleanField(required=False, help_text="Remove the stored key.")
 
     class Meta:
@@ -53,8 +55,15 @@ class ProviderAdmin(OwnedAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("owner", "name", "kind", "base_url", "api_version", "api_key", "clear_key", "key_last4", "shared",
-                "created_at", "updated_at")  # fmt: skip
+        return [
+            *ProviderForm.Meta.fields[:5],
+            "api_key",
+            "clear_key",
+            "key_last4",
+            "shared",
+            "created_at",
+            "updated_at",
+        ]
 
     def save_model(self, request: HttpRequest, obj: Provider, form: Any, change: bool) -> None:
         if form.cleaned_data.get("clear_key"):

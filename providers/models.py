@@ -27,9 +27,11 @@ class Provider(models.Model):
     name = models.CharField(max_length=64, help_text="What team configs call it: model.provider_ref.")
     kind = models.CharField(max_length=20, choices=ProviderKind.choices)
     base_url = models.URLField(
-        max_length=2000, blank=True, default="",
+        max_length=2000,
+        blank=True,
+        default="",
         help_text="The OpenAI-compatible base URL (…/v1), or the Azure OpenAI endpoint. Empty: OpenAI's own.",
-    )  # fmt: skip
+    )
     api_version = models.CharField(max_length=40, blank=True, default="", help_text="Azure OpenAI only.")
     api_key_encrypted = models.TextField(blank=True, default="", help_text="Fernet token; never shown.")
     key_last4 = models.CharField(max_length=4, blank=True, default="")

@@ -56,9 +56,12 @@ def _client(provider: Provider) -> openai.OpenAI:
     timeout = settings.PROVIDER_TEST_TIMEOUT_SECONDS
     if provider.kind == ProviderKind.AZURE_OPENAI:
         return openai.AzureOpenAI(
-            azure_endpoint=provider.endpoint, api_version=provider.api_version, api_key=key,
-            max_retries=0, timeout=timeout,
-        )  # fmt: skip
+            azure_endpoint=provider.endpoint,
+            api_version=provider.api_version,
+            api_key=key,
+            max_retries=0,
+            timeout=timeout,
+        )
     return openai.OpenAI(api_key=key, base_url=provider.endpoint, max_retries=0, timeout=timeout)
 
 

@@ -25,9 +25,10 @@ from webhooks.urlsafety import UnsafeURL
 def provider_refs(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(JSON path, name) of every provider_ref in a config dict; a plain walk, no validation."""
     holders: list[tuple[str, Any]] = [
-        (f"participants[{i}].model", p.get("model")) for i, p in enumerate(config.get("participants") or [])
+        (f"participants[{i}].model", p.get("model"))
+        for i, p in enumerate(config.get("participants") or [])
         if isinstance(p, dict)
-    ]  # fmt: skip
+    ]
     selector = config.get("selector")
     if isinstance(selector, dict):
         holders.append(("selector.model", selector.get("model")))

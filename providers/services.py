@@ -64,9 +64,15 @@ def _check_shared(user: Any, shared: bool) -> None:
 
 
 def provider_create(
-    *, owner: Any, name: str, kind: str, base_url: str = "", api_version: str = "", api_key: str = "",
+    *,
+    owner: Any,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    api_version: str = "",
+    api_key: str = "",
     shared: bool = False,
-) -> Provider:  # fmt: skip
+) -> Provider:
     _check_shared(owner, shared)
     provider = Provider(owner=owner, name=name, kind=kind, base_url=base_url.strip(), api_version=api_version)
     provider.shared = shared

@@ -55,9 +55,12 @@ class ProviderEndpoint:
         kept = config.model_dump(exclude={"provider", "provider_ref", "base_url", "api_key_env", "organization"})
         if self.kind == "azure_openai":
             return AzureOpenAIModel(
-                provider="azure_openai", azure_endpoint=self.url, azure_deployment=config.model,
-                api_version=self.api_version, **kept,
-            )  # fmt: skip
+                provider="azure_openai",
+                azure_endpoint=self.url,
+                azure_deployment=config.model,
+                api_version=self.api_version,
+                **kept,
+            )
         return OpenAIModel(provider="openai", base_url=self.url, **kept)
 
 

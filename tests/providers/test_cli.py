@@ -25,18 +25,35 @@ def test_run_team_runs_every_agent_on_the_named_provider(
     alice: Any, alice_provider: Provider, fake_openai: FakeOpenAIThread, tmp_path: Path
 ) -> None:
     team = tmp_path / "team.json"
-    team.write_text(json.dumps({
-        "kind": "round_robin", "participants": [
-            {"kind": "assistant", "name": "writer", "model": {"provider": "scripted", "replies": ["offline"]}}
-        ], "termination": {"type": "max_message", "max_messages": 2},
-    }))  # fmt: skip
+    team.write_text(
+        json.dumps(
+            {
+                "kind": "round_robin",
+                "participants": [
+                    {"kind": "assistant", "name": "writer", "model": {"provider": "scripted", "replies": ["offline"]}}
+                ],
+                "termination": {"type": "max_message", "max_messages": 2},
+            }
+        )
+    )
     child = pexpect.spawn(
         sys.executable,
-        ["manage.py", "run_team", str(team), "Repeat me", "--user", "alice", *("--provider", "local"),
-         *("--model", "fake-echo")],
-        cwd=str(ROOT), env=subprocess_env(PROVIDER_ALLOW_PRIVATE_ADDRESSES="true"), encoding="utf-8", timeout=60,
+        [
+            "manage.py",
+            "run_team",
+            str(team),
+            "Repeat me",
+            "--user",
+            "alice",
+            *("--provider", "local"),
+            *("--model", "fake-echo"),
+        ],
+        cwd=str(ROOT),
+        env=subprocess_env(PROVIDER_ALLOW_PRIVATE_ADDRESSES="true"),
+        encoding="utf-8",
+        timeout=60,
         dimensions=(50, 120),
-    )  # fmt: skip
+    )
     child.expect("Run complete")
     child.expect(pexpect.EOF)
     child.close()

@@ -137,8 +137,14 @@ def test_admin_key_is_write_only(admin_client: Client, alice_provider: Provider)
     page = admin_client.get(f"/admin/providers/provider/{alice_provider.id}/change/")
     assert page.status_code == 200 and KEY not in page.content.decode()
     assert KEY[-4:] in page.content.decode()
-    data = {"owner": alice_provider.owner_id, "name": "local", "kind": "openai_compatible",
-            "base_url": alice_provider.base_url, "api_version": "", "api_key": ""}  # fmt: skip
+    data = {
+        "owner": alice_provider.owner_id,
+        "name": "local",
+        "kind": "openai_compatible",
+        "base_url": alice_provider.base_url,
+        "api_version": "",
+        "api_key": "",
+    }
     assert admin_client.post(f"/admin/providers/provider/{alice_provider.id}/change/", data).status_code == 302
     assert Provider.objects.get(id=alice_provider.id).api_key() == KEY  # empty field: key kept
     data["api_key"] = "sk-new-admin-key-9999"

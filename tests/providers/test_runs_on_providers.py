@@ -63,9 +63,12 @@ def drive_and_collect(run: Run, task: str) -> list[dict[str, Any]]:
 
 
 def test_a_run_reaches_the_provider_with_its_key_and_url_and_the_key_leaks_nowhere(
-    alice: Any, alice_provider: Provider, fake_openai: FakeOpenAIThread, alice_api: Client,
+    alice: Any,
+    alice_provider: Provider,
+    fake_openai: FakeOpenAIThread,
+    alice_api: Client,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     caplog.set_level(logging.DEBUG)
     run = services.run_create(owner=alice, team_config=ON_PROVIDER)
     frames = drive_and_collect(run, "Echo this")
@@ -149,8 +152,11 @@ def test_a_model_override_can_name_a_provider(
     assert created.status_code == 201, created.content
     run = Run.objects.get(id=created.json()["id"])
     assert run.team_config["participants"][0]["model"] == {
-        "provider": "openai", "provider_ref": "local", "model": "fake-echo", **_defaults(run)
-    }  # fmt: skip
+        "provider": "openai",
+        "provider_ref": "local",
+        "model": "fake-echo",
+        **_defaults(run),
+    }
     drive_and_collect(run, "hello there")
     run.refresh_from_db()
     assert run.status == "complete", run.error

@@ -23,9 +23,10 @@ PASSWORD = "carol-password-ui-1"
 def carol(server: Server) -> str:
     """A user of this module's own, so the demo user's first-run state stays as other tests expect it."""
     server.manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         f"from django.contrib.auth.models import User; User.objects.create_user('carol', password='{PASSWORD}')",
-    )  # fmt: skip
+    )
     return "carol"
 
 
