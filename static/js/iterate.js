@@ -96,7 +96,7 @@ export function runFacts(run, { linkRun = (id) => `/runs/${id}/` } = {}) {
 
 export function overrideText(override) {
   if (!override || typeof override !== "object") return "";
-  if (typeof override.model === "string") return `model ${override.model}`;
+  if (typeof override.model === "string") return `model ${override.model}${override.provider_ref ? ` on ${override.provider_ref}` : ""}`;
   return Object.entries(override)
     .map(([agent, o]) => `${agent}: ${o && o.model}`)
     .join(", ");

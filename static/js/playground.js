@@ -5,6 +5,7 @@ import { attachLive } from "./live.js";
 import { DEFAULT_STOP_REASON, TASK_MAX_CHARS } from "./protocol.js";
 import { forkTree, overrideText } from "./iterate.js";
 import { isOffline } from "./offline.js";
+import { modelsOf, storedProviders } from "./provider_models.js";
 import { formatBytes, isTerminal, loadStored, RunView } from "./runview.js";
 import { ConnectionIndicator } from "./socket.js";
 
@@ -226,7 +227,7 @@ function modelOverride() {
   const model = els.model.value.trim();
   if (!model) return null;
   const baseUrl = els.baseUrl.value.trim();
-  const override = baseUrl ? { model, base_url: baseUrl } : { model };
+  const override = runProvider.value ? { model, provider_ref: runProvider.value } : baseUrl ? { model, base_url: baseUrl } : { model };
   return els.agent.value ? { [els.agent.value]: override } : override;
 }
 
@@ -272,6 +273,22 @@ async function loadRunOptions(session) {
     showRunOptions();
   }
 }
+
+// A stored provider for the next runs: the model box then suggests the provider's models.
+const runProvider = $("run-provider");
+storedProviders().then((all) => runProvider.append(...all.map((p) => h("option", { value: p.name }, p.name))));
+runProvider.addEventListener("change", async () => {
+  const name = runProvider.value;
+  const suggestions = clear($("run-models"));
+  els.baseUrl.disabled = Boolean(name);
+  showRunOptions();
+  if (!name) return;
+  try {
+    suggestions.append(...(await modelsOf(name)).map((m) => h("option", { value: m })));
+  } catch (err) {
+    els.note.textContent = `Could not list the models of ${name}: ${err.message}`;
+  }
+});
 
 async function maybeNameSession(session, task) {
   // A session still named after its team gets its first task as the name: history that means something.

@@ -3,6 +3,7 @@
 import { api, apiAll } from "./api.js";
 import { agentHue, clear, h } from "./dom.js";
 import { locate, parseErrorOffset } from "./jsonpath.js";
+import { modelsOf, storedProviders as listProviders } from "./provider_models.js";
 import { closeVersions, openVersions, refreshVersions } from "./team_versions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -393,25 +394,10 @@ function select(options, value, onChange) {
 // ------------------------------------------------------------------ stored providers and their models
 
 let storedProviders = [];
-const modelLists = new Map(); // provider name -> Promise of its model ids (GET /api/providers/{id}/models)
 
 async function loadProviders() {
-  try {
-    storedProviders = await api("GET", "/providers");
-  } catch (err) {
-    storedProviders = [];
-  }
+  storedProviders = await listProviders();
   if (state.obj && !els.formView.hidden) renderForm();
-}
-
-function modelsOf(name) {
-  if (!modelLists.has(name)) {
-    const provider = storedProviders.find((p) => p.name === name);
-    const list = provider ? api("GET", `/providers/${provider.id}/models`).then((answer) => answer.models) : Promise.reject(new Error(`you have no provider named ${name}`));
-    list.catch(() => modelLists.delete(name)); // a failure is not cached: the next render asks again
-    modelLists.set(name, list);
-  }
-  return modelLists.get(name);
 }
 
 /** The model dropdown of a model on a stored provider, filled from the provider's model list. */

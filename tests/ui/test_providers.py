@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.support.fake_openai import FakeOpenAIThread
 from tests.ui.conftest import Server, login, screenshot
+from tests.ui.test_playground import LONG, new_session, send_task
 
 KEY = "sk-ui-provider-key-5150"
 PASSWORD = "carol-password-ui-1"
@@ -68,6 +69,23 @@ def test_add_a_provider_test_it_and_pick_its_model_in_the_team_editor(
     config = json.loads(page.locator("#json-text").input_value())
     assert config["participants"][0]["model"] == {"provider_ref": "local", "model": "fake-echo"}
     screenshot(page, "team-editor-provider-models")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#save-result")).to_contain_text("Saved")
+
+    # The playground's per-run "Run on" takes the provider too, with its models suggested.
+    page.goto("/")
+    new_session(page, "my_team")
+    page.locator("#run-options summary").click()
+    page.get_by_label("Provider (optional)").select_option("local")
+    expect(page.locator('#run-models option[value="fake-tools"]')).to_have_count(1)
+    page.get_by_label("Model for this run").fill("fake-echo")
+    expect(page.locator("#run-options-summary")).to_have_text("model fake-echo on local")
+    card = send_task(page, "Say it back")
+    expect(card.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    expect(card.locator(".msgs")).to_contain_text("Say it back")
+    requests = keyed_openai.chat_requests()
+    assert requests and all(r.headers["authorization"] == f"Bearer {KEY}" for r in requests)
+    assert KEY not in page.content()
 
     # A wrong key is reported as such by the Test button.
     keyed_openai.server.api_key = "sk-some-other-key-0000"
