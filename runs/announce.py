@@ -46,10 +46,10 @@ def read_ending(run_id: int, run: Run | None = None, messages: list[Message] | N
 # ------------------------------------------------------------------ from async code
 
 
-async def announce_status(run_id: int) -> None:
+async def announce_status(run_id: int, reason: str = "") -> None:
     """The run's status, and its input request when it is waiting for one."""
     run = await db_call(Run.objects.get)(id=run_id)
-    await events.publish(run_id, events.status_frame(run))
+    await events.publish(run_id, events.status_frame(run, reason))
     if run.status == RunStatus.AWAITING_INPUT:
         await events.publish(run_id, events.input_request_frame(run))
 
@@ -87,16 +87,16 @@ async def announce_stop(run_id: int, status: str) -> None:
 # ------------------------------------------------------------------ from sync code, once the transaction commits
 
 
-def announce_status_after_commit(run_id: int) -> None:
-    _after_commit(lambda: announce_status(run_id))
+def announce_status_after_commit(run_id: int, reason: str = "") -> None:
+    _after_commit(lambda: announce_status(run_id, reason))
 
 
-def announce_outcome_after_commit(run_id: int, status: str) -> None:
-    """The final frames if `status` ends the run, else the status."""
+def announce_outcome_after_commit(run_id: int, status: str, reason: str = "") -> None:
+    """The final frames if `status` ends the run, else the status (and why, when the server moved it)."""
     if status in TERMINAL_STATUSES:
         _after_commit(lambda: announce_final(run_id))
     else:
-        _after_commit(lambda: announce_status(run_id))
+        _after_commit(lambda: announce_status(run_id, reason))
 
 
 def announce_message_after_commit(run_id: int, message: Message, *, with_status: bool) -> None:

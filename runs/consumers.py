@@ -75,7 +75,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             after_seq = 0
         run_id = self.run_id
         self.watch = WatchFilter(
-            lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset), after_seq
+            lambda seq, source, text, offset, attempt: events.chunk_frame(run_id, seq, source, text, offset, attempt),
+            after_seq,
         )
         self.user = self.scope.get("user")
         if self.user is not None and self.user.is_authenticated:

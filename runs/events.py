@@ -61,14 +61,17 @@ def message_frame(message: Message) -> dict[str, Any]:
     return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_json(message)}
 
 
-def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int) -> dict[str, Any]:
+def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int, attempt: int = 0) -> dict[str, Any]:
     """Streamed text of the message that will be stored under `seq`; `offset` (ours) is where
-    `content` starts in that message's text, in characters (code points)."""
+    `content` starts in that message's text, in characters (code points); `attempt` (ours) is the
+    run's execution that streams it: a resumed run streams an interrupted message again from its
+    start under a higher attempt, and the text shown so far gives way to it."""
     return {
         "type": "message_chunk",
         "run_id": run_id,
         "seq": seq,
         "offset": offset,
+        "attempt": attempt,
         "data": {"source": source, "content": content, "type": "ModelClientStreamingChunkEvent", "models_usage": None},
     }
 
@@ -111,9 +114,13 @@ def tool_approval_request_frame(run: Run) -> dict[str, Any]:
     }
 
 
-def status_frame(run: Run) -> dict[str, Any]:
-    """Ours: the run's status changed (AutoGen clients ignore unknown frame types)."""
-    return {"type": "run_status", "run_id": run.id, "seq": run.last_seq, "status": run.status, "run": run_json(run)}
+def status_frame(run: Run, reason: str = "") -> dict[str, Any]:
+    """Ours: the run's status changed (AutoGen clients ignore unknown frame types); `reason` says why
+    when the server moved it on its own (a worker lost)."""
+    frame = {"type": "run_status", "run_id": run.id, "seq": run.last_seq, "status": run.status, "run": run_json(run)}
+    if reason:
+        frame["reason"] = reason
+    return frame
 
 
 def final_frame(run: Run, messages: list[Message]) -> dict[str, Any]:

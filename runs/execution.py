@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 # (hand_back_active_runs). Per process by nature: it is never read across processes.
 _active: dict[int, Execution] = {}
 WORKER_PREFIX = f"{socket.gethostname()}:{os.getpid()}"
+HANDED_BACK = "The worker running this run is shutting down; another worker resumes it from its stored messages."
 
 
 def new_worker_id() -> str:
@@ -190,9 +191,10 @@ class Execution:
         self.telemetry = ExecutionTelemetry(None)
         self.cancel = CancellationToken()
         self.lost_lease = False
+        self.attempt = 0  # the run's execution count once claimed (chunks carry it)
         self.pipe = RunPipe(
             lambda frame: events.publish_nowait(run_id, frame),
-            lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset),
+            lambda seq, source, text, offset: events.chunk_frame(run_id, seq, source, text, offset, self.attempt),
         )
         self._helpers: list[asyncio.Task[None]] = []
         self.messages: list[Message] = []  # the transcript: loaded, then each message stored
@@ -216,6 +218,7 @@ class Execution:
             if loaded is None:
                 return  # another worker claimed it first, or it was stopped meanwhile
             self.messages = loaded.messages
+            self.attempt = loaded.run.attempt
             self.telemetry = loaded.telemetry
             await self.pipe.send(events.status_frame(loaded.run))
             if loaded.config is None:
@@ -346,7 +349,7 @@ class Execution:
             self.lost_lease = False  # it finished or moved meanwhile: let it end normally
             return False
         self.cancel.cancel(reason)  # thread-safe: the run's loop is in another thread
-        announce_status_after_commit(self.run_id)
+        announce_status_after_commit(self.run_id, HANDED_BACK)
         return True
 
     async def _heartbeat(self, lease: float) -> None:
@@ -379,7 +382,7 @@ class Execution:
         if self.streamed:
             text = "".join(self.streamed)
             self.streamed = [text]
-            frame = events.chunk_frame(self.run_id, self.streaming_seq, self.streaming_source, text, 0)
+            frame = events.chunk_frame(self.run_id, self.streaming_seq, self.streaming_source, text, 0, self.attempt)
         try:
             await events.send_snapshot(reply_to, frame)
         except Exception:  # the watcher goes on without it: its consumer stops waiting after a timeout

@@ -39,8 +39,8 @@ def encoded(frame: Frame) -> str:
 
 
 def coalesce(outs: list[Frame | Gap]) -> list[Frame | Gap]:
-    """Merge consecutive chunk frames that continue each other (same message and source, each starting
-    where the last ended) into one; everything else keeps its place and order."""
+    """Merge consecutive chunk frames that continue each other (same message, source and attempt, each
+    starting where the last ended) into one; everything else keeps its place and order."""
     merged: list[Frame | Gap] = []
     pieces: list[str] = []  # the text of the chunk frame being merged into merged[-1]
     end = 0  # where that text ends in its message
@@ -53,6 +53,7 @@ def coalesce(outs: list[Frame | Gap]) -> list[Frame | Gap]:
             and out["type"] == "message_chunk"
             and out["seq"] == last["seq"]
             and out["data"]["source"] == last["data"]["source"]
+            and out.get("attempt") == last.get("attempt")
             and out.get("offset") == end
         ):
             pieces.append(out["data"]["content"])
@@ -75,5 +76,5 @@ def _close(merged: list[Frame | Gap], pieces: list[str]) -> None:
         assert isinstance(first, dict)
         content = "".join(pieces)
         merged[-1] = events.chunk_frame(
-            first["run_id"], first["seq"], first["data"]["source"], content, first["offset"]
+            first["run_id"], first["seq"], first["data"]["source"], content, first["offset"], first.get("attempt", 0)
         )

@@ -99,6 +99,9 @@ class Run(models.Model):
     lease_owner = models.CharField(max_length=200, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     recovery_attempts = models.PositiveIntegerField(default=0)
+    # Executions so far (each claim adds one): streamed chunks carry it, so a watcher can tell a
+    # message regenerated from its start by a resumed run from the text it was shown before.
+    attempt = models.PositiveIntegerField(default=0)
     # The pending human input request, if the run is awaiting_input.
     input_request_id = models.CharField(max_length=64, blank=True, default="")
     input_prompt = models.TextField(blank=True, default="")

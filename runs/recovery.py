@@ -18,6 +18,8 @@ from runs.db import db_call
 from runs.models import TOOL_APPROVAL, Run, RunStatus
 
 logger = logging.getLogger(__name__)
+# The run_status reason watchers see the moment the sweep finds a run's worker gone.
+RECOVERING = "The worker running this run stopped responding; another worker resumes it from its stored messages."
 
 
 def sweep() -> dict[str, int]:
@@ -35,7 +37,7 @@ def sweep() -> dict[str, int]:
         counts[key] += 1
         metrics.sweep_recovered(key)
         logger.warning("run %s: worker lease expired; run is now %s", run_id, outcome)
-        announce_outcome_after_commit(run_id, outcome)
+        announce_outcome_after_commit(run_id, outcome, RECOVERING)
     stale_before = now - timedelta(seconds=max(60.0, 4 * settings.RUN_SWEEP_INTERVAL_SECONDS))
     handed_out_before = Q(queued_at__lt=stale_before) | Q(queued_at__isnull=True)  # null: the broker refused it
     lost = Run.objects.filter(handed_out_before, status=RunStatus.QUEUED).values_list("id", flat=True)

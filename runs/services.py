@@ -70,6 +70,13 @@ class IfUnset:
         self.value = value
 
 
+class Plus:
+    """A value for `transition_returning` that adds to the column (a counter)."""
+
+    def __init__(self, amount: int) -> None:
+        self.amount = amount
+
+
 def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fields: Any) -> Run | None:
     """`transition` as one `UPDATE ... RETURNING`: the moved run, or None when it was not in `expected`.
 
@@ -86,6 +93,9 @@ def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fie
         if isinstance(value, IfUnset):
             assignments.append(f"{column} = COALESCE({column}, %s)")
             value = value.value
+        elif isinstance(value, Plus):
+            assignments.append(f"{column} = {column} + %s")
+            value = value.amount
         else:
             assignments.append(f"{column} = %s")
         params.append(field.get_db_prep_save(value, connection))
@@ -415,6 +425,7 @@ def run_claim(*, run_id: int, worker: str, lease_seconds: float) -> Run | None:
         lease_owner=worker,
         lease_expires_at=now + timedelta(seconds=lease_seconds),
         started_at=IfUnset(now),  # the first claim's time
+        attempt=Plus(1),
     )
 
 

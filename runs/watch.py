@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 Frame = dict[str, Any]
-# Builds a chunk frame (seq, source, content, offset) for the run: events.chunk_frame, bound to it.
-ChunkFrame = Callable[[int, str, str, int], Frame]
+# Builds a chunk frame (seq, source, content, offset, attempt) for the run: events.chunk_frame, bound to it.
+ChunkFrame = Callable[[int, str, str, int, int], Frame]
 
 
 @dataclass(slots=True)
@@ -35,7 +35,8 @@ class WatchFilter:
         self.final_sent = False
         self.sent_request_id = ""
         self.held: list[Frame] | None = None  # live frames waiting for a snapshot
-        self._chunk_seq = 0  # the message whose chunks were sent last, and how far its text went
+        self._chunk_seq = 0  # the message whose chunks were sent last, by which attempt, and how far its text went
+        self._chunk_attempt = 0
         self._chunk_pos = 0
 
     def replaying(self, after_seq: int) -> None:
@@ -93,15 +94,21 @@ class WatchFilter:
             offset = frame.get("offset")
             if not isinstance(offset, int):
                 return frame
-            if seq != self._chunk_seq:
-                self._chunk_seq, self._chunk_pos = seq, 0
+            attempt = frame.get("attempt", 0)
+            if seq != self._chunk_seq or attempt > self._chunk_attempt:
+                # A new message, or the same one streamed again from its start by a resumed run:
+                # the client drops what it was shown of it (docs/protocol.md, message_chunk).
+                self._chunk_seq, self._chunk_attempt, self._chunk_pos = seq, attempt, 0
+            elif attempt < self._chunk_attempt:
+                return None  # an earlier execution's text, overtaken by the resumed one
             data = frame["data"]
             content = data["content"]
             end = offset + len(content)
             if end <= self._chunk_pos:
                 return None  # a snapshot already carried this text
             if offset < self._chunk_pos:
-                frame = self._chunk_frame(seq, data["source"], content[self._chunk_pos - offset :], self._chunk_pos)
+                trimmed = content[self._chunk_pos - offset :]
+                frame = self._chunk_frame(seq, data["source"], trimmed, self._chunk_pos, attempt)
             self._chunk_pos = end
             return frame
         if kind == "message":

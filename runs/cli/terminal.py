@@ -35,6 +35,7 @@ class Renderer:
         self.live = Live(console=self.console, transient=True, refresh_per_second=12, auto_refresh=True)
         self.watch = WatchFilter(_chunk_frame)
         self.streaming: dict[int, tuple[str, str]] = {}
+        self.attempts: dict[int, int] = {}  # the attempt each streaming message's text is from
         self.colors: dict[str, str] = {}
         self.final: dict[str, Any] | None = None
         self.input_request: dict[str, Any] | None = None
@@ -79,6 +80,8 @@ class Renderer:
             self._final(frame)
         elif kind == "run_status":
             self.status = frame.get("status", "")
+            if frame.get("reason"):  # the server moved the run itself (a worker lost)
+                self.console.print(Text(str(frame["reason"]), style="yellow"))
         elif kind == "system":
             run = frame.get("run") or {}
             self.status = run.get("status", "")
@@ -91,6 +94,11 @@ class Renderer:
         seq = int(frame.get("seq", 0))
         data = frame.get("data") or {}
         source, text = self.streaming.get(seq, (str(data.get("source", "")), ""))
+        attempt = int(frame.get("attempt", 0))
+        if attempt != self.attempts.setdefault(seq, attempt):
+            # A resumed run streams the message again from its start (the filter let through only a
+            # newer attempt): what was shown of it goes.
+            self.attempts[seq], text = attempt, ""
         self.streaming[seq] = (source, text + str(data.get("content", "")))
         self._refresh_live()
 
@@ -182,8 +190,9 @@ class Renderer:
         return Panel(Text(text), title=source, title_align="left", border_style=color, subtitle=subtitle)
 
 
-def _chunk_frame(seq: int, source: str, content: str, offset: int) -> dict[str, Any]:
-    return {"type": "message_chunk", "seq": seq, "offset": offset, "data": {"source": source, "content": content}}
+def _chunk_frame(seq: int, source: str, content: str, offset: int, attempt: int) -> dict[str, Any]:
+    data = {"source": source, "content": content}
+    return {"type": "message_chunk", "seq": seq, "offset": offset, "attempt": attempt, "data": data}
 
 
 def _compact(arguments: Any) -> str:

@@ -179,7 +179,7 @@ export class RunView {
         this.addMessage(frame.seq, frame.data);
         break;
       case "message_chunk":
-        this.addChunk(frame.seq, frame.data, frame.offset);
+        this.addChunk(frame.seq, frame.data, frame.offset, frame.attempt || 0);
         break;
       case "input_request":
         this.setStatus("awaiting_input");
@@ -203,6 +203,7 @@ export class RunView {
         break;
       case "run_status":
         this.updateRun({ ...(frame.run || {}), status: frame.status });
+        if (frame.reason) this.notice(frame.reason); // the server moved the run itself (a worker lost)
         break;
       case "result":
       case "completion":
@@ -241,17 +242,23 @@ export class RunView {
     this.onChange(this);
   }
 
-  /** Streamed text; `offset` (where it starts in the message) makes a repeated piece harmless. */
-  addChunk(seq, data, offset) {
+  /** Streamed text; `offset` (where it starts in the message) makes a repeated piece harmless, and a
+   * higher `attempt` (a resumed run streaming the message again from its start) replaces the text. */
+  addChunk(seq, data, offset, attempt = 0) {
     if (this.final.has(seq)) return; // its message is already here
     let stream = this.streams.get(seq);
     if (!stream) {
       const el = this.bubble(seq, data.source, "");
       el.classList.add("streaming");
-      stream = { el, text: "", source: data.source, raf: 0 };
+      stream = { el, text: "", source: data.source, raf: 0, attempt };
       this.streams.set(seq, stream);
       this.place(seq, el);
       this.announce(`${data.source} is writing`);
+    }
+    if (attempt < stream.attempt) return; // an earlier execution's text, overtaken
+    if (attempt > stream.attempt) {
+      stream.attempt = attempt;
+      stream.text = "";
     }
     const content = data.content || "";
     if (typeof offset === "number" && offset <= stream.text.length) {

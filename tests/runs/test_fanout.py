@@ -80,3 +80,10 @@ async def test_many_watchers_of_one_run_each_get_every_token_in_order(alice: Any
         assert [f["offset"] for f in chunks] == [0, *ends[:-1]]  # in order, nothing twice, no hole
         assert frames[-1] == done
         await comm.disconnect()
+
+
+def test_chunks_of_two_attempts_stay_apart_and_a_merge_keeps_its_attempt() -> None:
+    first, again = events.chunk_frame(7, 2, "writer", "ab", 0, 1), events.chunk_frame(7, 2, "writer", "cd", 2, 2)
+    assert coalesce([first, again]) == [first, again]  # the same place in the message, another execution's text
+    merged = coalesce([events.chunk_frame(7, 2, "writer", "ab", 0, 2), again])
+    assert merged == [events.chunk_frame(7, 2, "writer", "abcd", 0, 2)]

@@ -13,8 +13,9 @@ from runs.cli.terminal import Renderer
 pytestmark = pytest.mark.nodb
 
 
-def chunk(seq: int, text: str, offset: int) -> dict[str, Any]:
-    return {"type": "message_chunk", "seq": seq, "offset": offset, "data": {"source": "writer", "content": text}}
+def chunk(seq: int, text: str, offset: int, attempt: int = 1) -> dict[str, Any]:
+    data = {"source": "writer", "content": text}
+    return {"type": "message_chunk", "seq": seq, "offset": offset, "attempt": attempt, "data": data}
 
 
 def message(seq: int, text: str) -> dict[str, Any]:
@@ -41,3 +42,12 @@ def test_a_replayed_message_is_printed_once() -> None:
     shown.frame(chunk(1, "late chunk", 0))
     assert out.getvalue().count("first words") == 1
     assert shown.last_seq == 1 and shown.streaming == {}
+
+
+def test_a_message_streamed_again_after_a_resume_replaces_the_text_shown() -> None:
+    shown, _ = renderer()
+    shown.frame(chunk(2, "The cat sat ", 0))
+    shown.frame(chunk(2, "A dog", 0, attempt=2))  # the worker was lost; the resumed run starts the message over
+    shown.frame(chunk(2, "on the mat", 12))  # late text of the lost attempt
+    shown.frame(chunk(2, " barked.", 5, attempt=2))
+    assert shown.streaming == {2: ("writer", "A dog barked.")}

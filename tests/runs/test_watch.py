@@ -13,12 +13,13 @@ pytestmark = pytest.mark.nodb
 RUN = 7
 
 
-def chunk(seq: int, text: str, offset: int) -> dict[str, Any]:
+def chunk(seq: int, text: str, offset: int, attempt: int = 1) -> dict[str, Any]:
     return {
         "type": "message_chunk",
         "run_id": RUN,
         "seq": seq,
         "offset": offset,
+        "attempt": attempt,
         "data": {"source": "writer", "content": text, "type": "ModelClientStreamingChunkEvent", "models_usage": None},
     }
 
@@ -36,7 +37,7 @@ def request(request_id: str) -> dict[str, Any]:
 
 
 def watcher(after_seq: int = 0) -> WatchFilter:
-    return WatchFilter(lambda seq, source, text, offset: chunk(seq, text, offset), after_seq)
+    return WatchFilter(lambda seq, source, text, offset, attempt: chunk(seq, text, offset, attempt), after_seq)
 
 
 def texts(outs: list[Any]) -> list[str]:
@@ -157,3 +158,16 @@ def test_replaying_again_resets_the_chunk_position_but_keeps_the_final_guard() -
     watch.replaying(0)
     assert watch.admit(chunk(2, "Hello", 0), live=True) == chunk(2, "Hello", 0)
     assert watch.admit(final(1)) is None
+
+
+def test_a_message_streamed_again_by_a_resumed_run_starts_over_and_the_old_stream_is_dropped() -> None:
+    watch = watcher()
+    assert texts([watch.admit(chunk(3, "The cat sat ", 0, attempt=1), live=True)]) == ["The cat sat "]
+    # The worker is lost; the resumed run streams message 3 again from its start.
+    restarted = watch.admit(chunk(3, "A dog", 0, attempt=2), live=True)
+    assert restarted is not None and restarted["attempt"] == 2 and restarted["offset"] == 0
+    assert texts([restarted]) == ["A dog"]  # not trimmed against the first attempt's 12 characters
+    assert watch.admit(chunk(3, "on the mat", 12, attempt=1), live=True) is None  # late text of the lost one
+    assert texts([watch.admit(chunk(3, " barked", 5, attempt=2), live=True)]) == [" barked"]
+    trimmed = watch.admit(chunk(3, "A dog barked.", 0, attempt=2), live=True)  # overlaps: trimmed, attempt kept
+    assert trimmed is not None and texts([trimmed]) == ["."] and trimmed["offset"] == 12 and trimmed["attempt"] == 2
