@@ -38,6 +38,7 @@ mypy: $(VENV)/.requirements-dev
 
 bench: $(VENV)/.requirements-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" python bench/tools.py
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts
