@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field
 
 from agents_app import selectors, services, team_io
 from agents_app.config import ConfigErrorItem, TeamConfig, TeamConfigError, team_config_schema
+from agents_app.endpoints import check_model_endpoints
 from agents_app.models import Team, VersionOrigin
 from agents_app.schemas import EXAMPLE_CONFIG, GalleryItemOut, TeamCreatedOut, TeamIn, TeamOut, TeamPatch, ValidateOut
 from agents_app.versions_api import versions_router
@@ -48,6 +49,7 @@ def _parse_config(data: Any, owner: Any, prefix: str = "config") -> tuple[TeamCo
     try:
         config, _, warnings = team_io.parse_document(data, owner)
         check_team_servers(config.model_dump(mode="json"), owner)
+        check_model_endpoints(config.model_dump(mode="json"))
     except TeamConfigError as exc:
         raise TeamConfigError([{"path": _under(prefix, e.path), "message": e.message} for e in exc.errors]) from None
     return config, [ConfigErrorItem(path=_under(prefix, w.path), message=w.message) for w in warnings]
@@ -101,6 +103,7 @@ def team_validate(
     try:
         config, fmt, warnings = team_io.parse_document(data, request.user)
         check_team_servers(config.model_dump(mode="json"), request.user)
+        check_model_endpoints(config.model_dump(mode="json"))
     except TeamConfigError as exc:
         fmt_guess: Literal["native", "autogen"] = "autogen" if "provider" in data else "native"
         return {"valid": False, "format": fmt_guess, "errors": exc.errors, "warnings": [], "config": None}

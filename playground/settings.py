@@ -249,6 +249,10 @@ WEBHOOK_BACKOFF_SECONDS = env_float("WEBHOOK_BACKOFF_SECONDS", 2.0)
 WEBHOOK_BACKOFF_MAX_SECONDS = env_float("WEBHOOK_BACKOFF_MAX_SECONDS", 300.0)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 
+# --- model endpoints in team configs (agents_app/endpoints.py): base_url / azure_endpoint on loopback, private
+# or link-local addresses (a local Ollama) refused unless true; default on with DEBUG (embedded `make run`).
+MODEL_ALLOW_PRIVATE_ADDRESSES = env_bool("MODEL_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+
 # --- model providers (providers/): per-user endpoints and keys
 # Keys are encrypted with a Fernet key derived from each of these secrets: the first encrypts, every one
 # decrypts (rotate: put a new secret first, run `manage.py rotate_provider_keys`, then drop the old one).

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop)
 from agents_app.config import TeamConfig, TeamConfigError, validate_team_config
+from agents_app.endpoints import check_model_endpoints
 from agents_app.engine import (
     ApprovalRequest,
     CancellationToken,
@@ -122,6 +123,7 @@ def _load(run: Run) -> Loaded:
         # Looked up at each execution: a server the operator removed or unshared since is refused now.
         servers = run_specs(run.team_config, run.owner_id)
         providers = endpoints_for(run.team_config, run.owner_id)
+        check_model_endpoints(run.team_config)  # again: the host may resolve elsewhere since the run began
     except TeamConfigError as exc:
         config, error = None, f"The run's team config is invalid: {exc}"
     except ProviderUnavailable as exc:

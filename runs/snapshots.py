@@ -13,6 +13,7 @@ from typing import Any
 
 from agents_app.autogen import parse_team_config
 from agents_app.config import TeamConfigError
+from agents_app.endpoints import check_model_endpoints, check_override
 from agents_app.model_override import apply_model_override, override_dump, parse_model_override
 from agents_app.models import Team, TeamVersion
 from mcp_servers.selectors import check_team_servers
@@ -51,9 +52,13 @@ def choose(
         snapshot = Snapshot(version_config(team, team_version), team_version)
     check_team_servers(snapshot.config, owner)
     if model_override is None:
+        check_model_endpoints(snapshot.config, "team_config." if team_config is not None else "")
         return snapshot
     spec = parse_model_override(model_override)
-    return Snapshot(apply_model_override(snapshot.config, spec), snapshot.team_version, override_dump(spec))
+    check_override(model_override)
+    overridden = apply_model_override(snapshot.config, spec)
+    check_model_endpoints(overridden)
+    return Snapshot(overridden, snapshot.team_version, override_dump(spec))
 
 
 def version_config(team: Team | None, number: int) -> dict[str, Any]:

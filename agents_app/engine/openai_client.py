@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import weakref
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,13 @@ _DUMMY_KEY = "not-needed"
 KEY_HOSTS_ENV = "MODEL_KEY_HOSTS"
 _PROVIDER_KEY_HOSTS = ("api.openai.com", "*.openai.azure.com")
 _PERMANENT_STATUSES = {400, 401, 403, 404, 405, 413, 415, 422}
+# A base_url may name a service on the server's own network (by design: a local Ollama), so what an
+# endpoint answers is shown to the user only from endpoints trusted to receive keys (above), from a
+# stored provider's endpoint (its owner chose it, and providers check their URLs), or from the hosts
+# an operator lists in MODEL_ERROR_HOSTS (same syntax). Others' error bodies are logged, not shown.
+ERROR_HOSTS_ENV = "MODEL_ERROR_HOSTS"
+
+log = logging.getLogger(__name__)
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], openai.AsyncOpenAI]] = (
     weakref.WeakKeyDictionary()
@@ -51,6 +59,9 @@ class OpenAIClient:
         self.config = config
         self._env = env
         self._provider_key = api_key
+        endpoint = config.base_url if isinstance(config, OpenAIModel) else config.azure_endpoint
+        self._endpoint = endpoint
+        self._reflect = api_key is not None or endpoint is None or errors_shown_for(endpoint, env)
 
     def __repr__(self) -> str:
         return f"OpenAIClient(provider={self.config.provider!r}, model={self.config.model!r})"
@@ -60,7 +71,7 @@ class OpenAIClient:
         if self._provider_key is not None:
             return self._provider_key or _DUMMY_KEY
         key = self._env.get(config.api_key_env) or ""
-        endpoint = config.base_url if isinstance(config, OpenAIModel) else config.azure_endpoint
+        endpoint = self._endpoint
         if key and (endpoint is None or key_allowed_for(endpoint, self._env)):
             return key
         if isinstance(config, OpenAIModel) and config.base_url:
@@ -113,9 +124,21 @@ class OpenAIClient:
             else:
                 yield await self._complete(request)
         except openai.OpenAIError as exc:
-            raise _map_error(exc) from None
+            raise _map_error(exc, self._shown) from None
         except json.JSONDecodeError as exc:
             raise ModelCallError(f"malformed data in the model server's stream: {exc}", permanent=False) from None
+
+    def _shown(self, text: str) -> str:
+        """What the user may read of `text`, which the endpoint sent (see ERROR_HOSTS_ENV)."""
+        if self._reflect:
+            return text
+        host = _host(self._endpoint or "")
+        log.warning("model endpoint %s answered: %s", host, _without_key(text, self._keys()))
+        return f"(the answer of {host} is not shown: an operator can list that host in {ERROR_HOSTS_ENV})"
+
+    def _keys(self) -> list[str]:
+        keys = [self._provider_key or "", self._env.get(self.config.api_key_env) or ""]
+        return [k for k in keys if len(k) >= 4]
 
     async def _complete(self, request: dict[str, Any]) -> CreateResult:
         response = await self._client().chat.completions.create(**request)
@@ -142,7 +165,7 @@ class OpenAIClient:
             stream=True,
             stream_cls=openai.AsyncStream[object],
         )
-        state = _StreamState()
+        state = _StreamState(self._shown)
         async with stream:  # on cancel, closing the response drops the connection: the server sees it
             decoder = SSEDecoder()
             try:
@@ -165,7 +188,8 @@ class OpenAIClient:
 class _StreamState:
     """What a chat-completions stream has said so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, shown: Callable[[str], str] = str) -> None:
+        self.shown = shown  # what the user may read of a text the endpoint sent
         self.text: list[str] = []
         self.calls: dict[int, list[str]] = {}  # index -> [id, name, arguments so far]
         self.usage = RequestUsage()
@@ -181,19 +205,23 @@ class _StreamState:
                 self.done = True
                 break
             if event.event == "error":
-                self.error = ModelCallError(f"model server error: {_stream_error(event.data)}", permanent=False)
+                message = self.shown(_stream_error(event.data))
+                self.error = ModelCallError(f"model server error: {message}", permanent=False)
                 break
             payloads.append(event.data)
         chunks, bad = decode_json_payloads(payloads)
         if bad is not None:
-            self.error = ModelCallError(f"malformed data in the model server's stream: {bad}", permanent=False)
+            message = self.shown(str(bad))
+            self.error = ModelCallError(f"malformed data in the model server's stream: {message}", permanent=False)
         pieces: list[str] = []
         for chunk in chunks:
             if not isinstance(chunk, dict):
-                self.error = ModelCallError(f"unexpected chunk from the model server: {chunk!r:.200}", permanent=False)
+                message = self.shown(f"{chunk!r:.200}")
+                self.error = ModelCallError(f"unexpected chunk from the model server: {message}", permanent=False)
                 break
             if chunk.get("error"):  # OpenAI reports a failure mid-stream as a data event
-                self.error = ModelCallError(f"model server error: {_error_message(chunk['error'])}", permanent=False)
+                message = self.shown(_error_message(chunk["error"]))
+                self.error = ModelCallError(f"model server error: {message}", permanent=False)
                 break
             if chunk.get("usage"):
                 self.usage = _usage(chunk["usage"])
@@ -254,6 +282,30 @@ def _usage(usage: Any) -> RequestUsage:
 
 def key_allowed_for(url: str, env: Mapping[str, str]) -> bool:
     """Whether a key from the server's environment may be sent to `url` (see KEY_HOSTS_ENV)."""
+    return _host_listed(url, (*_PROVIDER_KEY_HOSTS, *_listed(env, KEY_HOSTS_ENV)))
+
+
+def errors_shown_for(url: str, env: Mapping[str, str]) -> bool:
+    """Whether what `url` answers may be shown to the user (see ERROR_HOSTS_ENV)."""
+    return key_allowed_for(url, env) or _host_listed(url, _listed(env, ERROR_HOSTS_ENV))
+
+
+def _listed(env: Mapping[str, str], name: str) -> list[str]:
+    return [h.strip().lower() for h in env.get(name, "").split(",") if h.strip()]
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2] or "the model server"
+
+
+def _without_key(text: str, keys: list[str]) -> str:
+    for key in keys:
+        text = text.replace(key, "[key]")
+    return text[:2000]
+
+
+def _host_listed(url: str, patterns: tuple[str, ...] | list[str]) -> bool:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not host or "@" in parts.netloc:  # userinfo: HTTP clients disagree on which host it names
@@ -262,8 +314,7 @@ def key_allowed_for(url: str, env: Mapping[str, str]) -> bool:
         netloc = f"{host}:{parts.port}" if parts.port else host
     except ValueError:
         return False
-    extra = (h.strip().lower() for h in env.get(KEY_HOSTS_ENV, "").split(","))
-    for pattern in (*_PROVIDER_KEY_HOSTS, *filter(None, extra)):
+    for pattern in patterns:
         name = netloc if ":" in pattern else host
         if pattern.startswith("*.") and name.endswith(pattern[1:]) or name == pattern:
             return True
@@ -306,7 +357,7 @@ def _build(config: OpenAIModel | AzureOpenAIModel, key: str) -> openai.AsyncOpen
     )
 
 
-def _map_error(exc: openai.OpenAIError) -> ModelCallError:
+def _map_error(exc: openai.OpenAIError, shown: Callable[[str], str] = str) -> ModelCallError:
     # The SDK has already retried 429/5xx/timeouts/connection errors max_retries times.
     if isinstance(exc, openai.APITimeoutError):
         return ModelCallError("the model server timed out", permanent=False)
@@ -315,7 +366,7 @@ def _map_error(exc: openai.OpenAIError) -> ModelCallError:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         return ModelCallError(
-            f"model server error {status}: {_error_text(exc)}", permanent=status in _PERMANENT_STATUSES
+            f"model server error {status}: {shown(_error_text(exc))}", permanent=status in _PERMANENT_STATUSES
         )
     return ModelCallError(f"model call failed: {exc}", permanent=False)
 

@@ -32,8 +32,16 @@ def openai_model(server: FakeOpenAIThread, model: str = "fake", key: str = "", *
     }
 
 
-async def complete(server: FakeOpenAIThread, model: str, key: str = "", **extra: Any) -> tuple[list[str], CreateResult]:
-    client = model_client(OpenAIModel.model_validate(openai_model(server, model, key, **extra)), {})
+def errors_shown(server: FakeOpenAIThread) -> dict[str, str]:
+    """The environment of an operator who lets users read what the fake server answers."""
+    return {"MODEL_ERROR_HOSTS": urlsplit(server.base_url).netloc}
+
+
+async def complete(
+    server: FakeOpenAIThread, model: str, key: str = "", env: dict[str, str] | None = None, **extra: Any
+) -> tuple[list[str], CreateResult]:
+    config = OpenAIModel.model_validate(openai_model(server, model, key, **extra))
+    client = model_client(config, errors_shown(server) if env is None else env)
     pieces: list[str] = []
     result: CreateResult | None = None
     async for item in client.stream(MESSAGES, None):
@@ -337,3 +345,35 @@ def test_warm_up_leaves_nothing_for_the_first_stream_to_import(fake_server: Fake
         assert "truststore" in imported  # the probe does see lazy imports
     else:
         assert imported == []
+
+
+SECRET_BODY = "upstream 10.0.0.7 says: password=internal-s3cret"
+
+
+@pytest.mark.parametrize("model", ["fake", "fake-stream-error"])
+async def test_an_endpoint_not_trusted_with_keys_has_its_answer_logged_not_shown(
+    fake_server: FakeOpenAIThread, model: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"X-Fake-Status": "400", "X-Fake-Error-Message": SECRET_BODY} if model == "fake" else {}
+    env = {"TEAM_API_KEY": "sk-team-key-1234"}
+    with pytest.raises(ModelCallError) as info:
+        await complete(fake_server, model, f"hidden-{model}", env=env, headers=headers, api_key_env="TEAM_API_KEY")
+    host = urlsplit(fake_server.base_url).netloc
+    assert host in str(info.value) and "MODEL_ERROR_HOSTS" in str(info.value)
+    assert "s3cret" not in str(info.value) and "overloaded" not in str(info.value)
+    assert model != "fake" or ("400" in str(info.value) and info.value.permanent)
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "agents_app.engine.openai_client")
+    assert ("s3cret" if model == "fake" else "overloaded") in logged and "sk-team-key-1234" not in logged
+
+
+@pytest.mark.parametrize("trusted_by", ["MODEL_KEY_HOSTS", "MODEL_ERROR_HOSTS", "provider"])
+async def test_a_trusted_endpoints_error_answer_is_shown(fake_server: FakeOpenAIThread, trusted_by: str) -> None:
+    headers = {"X-Fake-Key": trusted_by, "X-Fake-Status": "400", "X-Fake-Error-Message": SECRET_BODY}
+    config = OpenAIModel.model_validate(openai_model(fake_server, "fake", headers=headers, max_retries=0))
+    if trusted_by == "provider":  # a stored provider's endpoint, which its owner chose
+        client = OpenAIClient(config, {}, api_key="")
+    else:
+        client = model_client(config, {trusted_by: urlsplit(fake_server.base_url).netloc})
+    with pytest.raises(ModelCallError, match="internal-s3cret"):
+        async for _ in client.stream(MESSAGES):
+            pass

@@ -37,6 +37,8 @@ class Stack:
             REDIS_URL=redis_url,
             RUN_EXECUTOR="celery",
             DEBUG="false",
+            # The test model server listens on loopback (tests/runs/test_model_endpoints.py turns this off).
+            MODEL_ALLOW_PRIVATE_ADDRESSES="true",
             SECRET_KEY="integration-test-secret-key-0123456789abcdef",
             ALLOWED_HOSTS="127.0.0.1,localhost",
             RUN_LEASE_SECONDS="2",

@@ -29,8 +29,9 @@ default 0 = unpaced), ``X-Fake-Text`` (explicit text, streamed word by word), ``
 (each token's text is ``"<time.time_ns()> "`` at emission, for latency benchmarks),
 ``X-Fake-Pacing: independent`` paces each stream on its own timer, one wake-up per token, as independent
 model streams are (default: every paced stream of the server shares one ticker, so streams started together
-stay in phase), ``X-Fake-Status: N`` forces an error status for any model, ``X-Fake-Cached-Tokens: N`` reports N of the
-prompt tokens as cached (``usage.prompt_tokens_details.cached_tokens``).
+stay in phase), ``X-Fake-Status: N`` forces an error status for any model (``X-Fake-Error-Message``: its
+message), ``X-Fake-Cached-Tokens: N`` reports N of the prompt tokens as cached
+(``usage.prompt_tokens_details.cached_tokens``).
 A usage chunk (``choices: []``) is sent when ``stream_options.include_usage`` is true.
 
 ``FakeOpenAI(api_key="...")`` (or ``FakeOpenAIThread(api_key=...)``) answers 401 to requests carrying another key.
@@ -184,7 +185,8 @@ class FakeOpenAI:
         behaviour = headers.get("x-fake-behavior") or str(body.get("model", "fake"))
         if "x-fake-status" in headers:
             status = int(headers["x-fake-status"])
-            await _send_json(writer, status, _error(f"forced status {status}", "forced"), {"retry-after-ms": "1"})
+            message = headers.get("x-fake-error-message") or f"forced status {status}"
+            await _send_json(writer, status, _error(message, "forced"), {"retry-after-ms": "1"})
             return
         if behaviour == "fake-500":
             await _send_json(
