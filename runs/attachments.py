@@ -244,6 +244,51 @@ def store_image(*, run_id: int, message_id: int | None, name: str, data: bytes) 
     return describe(store(run_id=run_id, message_id=message_id, files=[checked])[0])
 
 
+def store_tool_images(*, run_id: int, wire: dict[str, Any]) -> list[dict[str, Any]]:
+    """Take the images out of a ToolCallExecutionEvent's results (`parts`: base64 from an MCP tool)
+    and store each as an attachment of the run, not yet of a message: the message's row then keeps
+    descriptors, each with its result's `call_id`, instead of the bytes. The results' text, which the
+    model reads and which names each image, is left as it is. An image refused (not an allowed image,
+    too big) is dropped with a warning; the caller links the rest (`link_to_message`) or `discard`s them.
+    """
+    descriptors: list[dict[str, Any]] = []
+    try:
+        for result in wire.get("content") or []:
+            if not isinstance(result, dict):
+                continue
+            call_id, tool = str(result.get("call_id", "")), str(result.get("name", "")) or "tool"
+            for i, part in enumerate(result.pop("parts", None) or [], start=1):
+                if not isinstance(part, dict) or part.get("type") != "image":
+                    continue
+                extension = mimetypes.guess_extension(str(part.get("mime_type", ""))) or ""
+                name = f"{tool}-{i}{extension}"
+                try:
+                    data = base64.b64decode(str(part.get("data", "")), validate=True)
+                    descriptor = store_image(run_id=run_id, message_id=None, name=name, data=data)
+                except (binascii.Error, AttachmentError) as exc:
+                    logger.warning("run %s: tool %s returned an image that is not kept: %s", run_id, tool, exc)
+                    continue
+                descriptors.append({**descriptor, "call_id": call_id})
+    except BaseException:
+        discard(descriptors)
+        raise
+    return descriptors
+
+
+def link_to_message(message_id: int, descriptors: Iterable[dict[str, Any]]) -> None:
+    """Make attachments stored before their message (`store_tool_images`) that message's."""
+    Attachment.objects.filter(id__in=[d["id"] for d in descriptors]).update(message_id=message_id)
+
+
+def discard(descriptors: Iterable[dict[str, Any]]) -> None:
+    """Delete attachments whose message was never stored: their rows, then their files."""
+    ids = [d["id"] for d in descriptors]
+    if ids:
+        names = file_names(id__in=ids)
+        Attachment.objects.filter(id__in=ids).delete()
+        delete_files(names)
+
+
 def attach_to_message(message: Message, descriptors: list[dict[str, Any]]) -> None:
     """Record descriptors on their message's row (a task's message turns MultiModalMessage)."""
     message.attachments = [*message.attachments, *descriptors]

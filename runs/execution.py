@@ -20,6 +20,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 import agents_app.engine.openai_client  # noqa: F401  (a first import inside a run would block the loop)
@@ -39,6 +40,7 @@ from agents_app.engine import (
     StoredMessage,
     TaskResult,
     TeamRunner,
+    ToolCallExecutionEvent,
 )
 from mcp_servers.selectors import run_specs
 from ops.logs import bind_run
@@ -144,7 +146,19 @@ def _load(run: Run) -> Loaded:
 def _store(run_id: int, worker: str, message: StoredMessage, telemetry: ExecutionTelemetry) -> Message:
     """Store an engine message under the run's next seq (its wire dict is the row's fields), and the
     spans that produced it with it (batched: telemetry writes at most once a second)."""
-    stored = services.message_append(run_id=run_id, worker=worker, **message.to_wire())
+    wire = message.to_wire()
+    if not isinstance(message, ToolCallExecutionEvent) or not any(r.parts for r in message.content):
+        stored = services.message_append(run_id=run_id, worker=worker, **wire)
+    else:
+        # A tool's images go to storage as the message's attachments: the row keeps no base64.
+        files = attachments.store_tool_images(run_id=run_id, wire=wire)
+        try:
+            with transaction.atomic():
+                stored = services.message_append(run_id=run_id, worker=worker, attachments=files, **wire)
+                attachments.link_to_message(stored.id, files)
+        except BaseException:
+            attachments.discard(files)
+            raise
     telemetry.stored(message, stored.seq)
     return stored
 

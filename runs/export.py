@@ -82,8 +82,8 @@ def _message_lines(message: dict[str, Any]) -> list[str]:
         head += " (stopped while streaming)"
     content = message["content"]
     files = message.get("attachments") or []
-    if files and isinstance(content, list):  # a MultiModalMessage: its text, then its files as links
-        content = next((item for item in content if isinstance(item, str)), "")
+    if files and isinstance(content, list) and content and isinstance(content[0], str):
+        content = content[0]  # a MultiModalMessage: its text, then its files as links
     body = [content] if isinstance(content, str) else _fenced(json.dumps(content, indent=2), "json")
     if files:
         body.append("")

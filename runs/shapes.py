@@ -53,6 +53,7 @@ class AttachmentOut(_Shape):
     content_type: str = Field(description="sniffed from the content, not taken from the name")
     size: int = Field(description="bytes")
     kind: str = Field(description="image, text, pdf or file")
+    call_id: str | None = Field(default=None, description="an image a tool returned: the call whose result it is")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

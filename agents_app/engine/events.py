@@ -62,7 +62,8 @@ class FunctionCall:
 @dataclass(slots=True)
 class FunctionExecutionResult:
     """A tool's result. `content` is what the model reads; `parts` what it cannot (an MCP tool's
-    images, `{"type": "image", "mime_type", "data": base64}`), kept for the people watching."""
+    images, `{"type": "image", "mime_type", "data": base64}`), kept for the people watching (the
+    runs app stores them as the message's attachments, so its row carries no base64)."""
 
     call_id: str
     name: str

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 Transport = Literal["stdio", "http"]
 Approval = Literal["never", "always"]
-# An image a tool returns is carried to the UI inside the stored result; past this it is only named.
+# Images a tool returns are kept for the UI (stored as attachments by runs); past this they are only named.
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 
 

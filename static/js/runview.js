@@ -383,6 +383,12 @@ export class RunView {
 
   renderToolResults(seq, data) {
     const orphans = [];
+    // Images a tool returned are the message's attachments, each naming its result's call; older
+    // messages carry them inline as `parts`.
+    const imagesOf = (res) => {
+      const files = (data.attachments || []).filter((file) => file.call_id === res.call_id);
+      return [...resultImages(res), ...(files.length ? [attachmentsEl({ attachments: files })] : [])];
+    };
     for (const res of data.content) {
       const row = this.toolRows.get(res.call_id);
       if (!row) {
@@ -391,20 +397,21 @@ export class RunView {
       }
       const resultEl = row.querySelector(".tool-result");
       resultEl.className = `tool-result${res.is_error ? " tool-error" : ""}`;
-      resultEl.replaceChildren(h("pre", {}, contentText(res.content)), ...resultImages(res));
+      const images = imagesOf(res);
+      resultEl.replaceChildren(h("pre", {}, contentText(res.content)), ...images);
       const state = row.querySelector(".tool-state");
       const started = row.dataset.started ? Date.parse(row.dataset.started) : NaN;
       const ended = data.created_at ? Date.parse(data.created_at) : NaN;
       const took = Number.isFinite(started) && Number.isFinite(ended) ? ` · ${formatDuration(Math.max(0, ended - started) / 1000)}` : "";
       state.textContent = `${res.is_error ? "failed" : "done"}${took}`;
       state.className = `tool-state ${res.is_error ? "failed" : "done"}`;
-      row.open = Boolean(res.is_error); // collapsed once done; an error stays visible
+      row.open = Boolean(res.is_error || images.length); // collapsed once done; an error or an image stays visible
       if (res.is_error) row.classList.add("tool-failed");
     }
     // The execution event has no bubble of its own: it fills the rows of its request.
     const el = h("li", { class: "tool-results", "data-seq": seq, hidden: orphans.length === 0 });
     for (const res of orphans) {
-      el.append(h("details", { class: "tool-row" }, h("summary", {}, h("code", {}, res.name || "tool"), " result"), h("pre", {}, contentText(res.content)), ...resultImages(res)));
+      el.append(h("details", { class: "tool-row" }, h("summary", {}, h("code", {}, res.name || "tool"), " result"), h("pre", {}, contentText(res.content)), ...imagesOf(res)));
     }
     return el;
   }

@@ -3,13 +3,19 @@ that open full size and file chips in the transcript, again after a reload; a re
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import expect
 
+from tests.mcp_servers.conftest import config_with_servers
 from tests.support import files
-from tests.ui.conftest import login, screenshot
+from tests.support.mcp_servers import SERVER_ARGS
+from tests.ui.conftest import DEMO_USER, Server, login, screenshot
 from tests.ui.test_playground import LONG, new_session
 
 # Hands the composer a file the way a drop or a paste does (a DataTransfer of File objects).
@@ -82,3 +88,21 @@ def test_a_refused_file_is_named_and_the_task_stays(page: Any) -> None:
     expect(box).to_have_value("Look at my cat")
     expect(page.get_by_test_id("composer-file")).to_have_count(1)
     assert page.locator("article.run").count() == runs_before
+
+
+def test_an_image_an_mcp_tool_returned_shows_in_its_result(page: Any, server: Server, tmp_path: Path) -> None:
+    command = shlex.join([sys.executable, *SERVER_ARGS])
+    server.manage("mcp_server", "add", "ui-images", "--command", command, "--user", DEMO_USER, "--call-timeout", "20")
+    team = tmp_path / "team.json"
+    team.write_text(json.dumps(config_with_servers("ui-images", replies=[{"tool_calls": [{"name": "red_pixel"}]}])))
+    out = server.manage("run_team", str(team), "Draw a pixel")
+    match = re.search(r"Run (\d+) ", out)
+    assert match, out
+    login(page)
+    page.goto(f"/runs/{match.group(1)}/")
+    row = page.locator("details.tool-row", has=page.locator("code.tool-name", has_text="red_pixel"))
+    expect(row).to_have_attribute("open", "")  # a result with an image stays open
+    thumb = row.locator(".tool-result a.attachment-thumb img")
+    expect(thumb).to_have_attribute("alt", "red_pixel-1.png")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=thumb.element_handle())
+    assert row.locator("a.attachment-thumb").get_attribute("href").startswith("/api/attachments/")

@@ -72,10 +72,10 @@ def test_approve_edit_and_see_an_image_result(page: Any, server: Server) -> None
     rows = card.locator(".tool-row")
     rows.first.locator("summary").click()
     expect(rows.first.locator(".tool-result")).to_contain_text("42")
-    rows.nth(1).locator("summary").click()
-    image = rows.nth(1).locator("img.tool-image")
+    expect(rows.nth(1)).to_have_attribute("open", "")  # a result with an image stays open
+    image = rows.nth(1).locator("a.attachment-thumb img")  # stored as an attachment, served to its owner
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") == 1
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=image.element_handle())
     screenshot(page, "tool-results-image")
 
 
