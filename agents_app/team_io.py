@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from agents_app.autogen import export_team, parse_team_config
 from agents_app.config import REDACTED_KEY, ConfigErrorItem, TeamConfig
 from playground.errors import ApiError
-from providers.resolve import adopt_providers
+from providers.resolve import adopt_providers, unusable_warnings
 
 # A team is a few kilobytes; 1 MiB leaves room for long prompts and scripted replies while
 # keeping a hostile upload from costing the server real memory or parse time.
@@ -45,12 +45,15 @@ def read_upload(file: UploadedFile) -> Any:
 
 def parse_document(data: Any, importer: Any = None) -> tuple[TeamConfig, Format, list[ConfigErrorItem]]:
     """Our format or AutoGen component JSON, detected by shape. Raises TeamConfigError with paths.
-    An AutoGen team's model clients are pointed at the `importer`'s providers with the same endpoint."""
+    An AutoGen team's model clients are pointed at the `importer`'s providers with the same endpoint, and a
+    provider_ref the importer cannot use is a warning (runs of it by them would be refused)."""
     warnings: list[ConfigErrorItem] = []
     config, fmt = parse_team_config(data, warnings=warnings)
     if fmt == "autogen" and importer is not None:
         config, adopted = adopt_providers(config, importer.pk)
         warnings += adopted
+    if importer is not None:
+        warnings += unusable_warnings(config.model_dump(mode="json"), importer.pk)
     return config, fmt, warnings
 
 

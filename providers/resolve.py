@@ -58,6 +58,16 @@ def check_usable(config: dict[str, Any], owner_id: int) -> None:
         raise TeamConfigError(errors)
 
 
+def unusable_warnings(config: dict[str, Any], owner_id: int) -> list[ConfigErrorItem]:
+    """check_usable's findings as warnings: saving such a team is allowed (it may be shared with users who
+    have a provider of that name), but its author is told at once rather than when a run is refused."""
+    try:
+        check_usable(config, owner_id)
+    except TeamConfigError as exc:
+        return exc.errors
+    return []
+
+
 def _candidates(owner_id: int, names: set[str]) -> list[Provider]:
     return list(Provider.objects.filter(Q(owner_id=owner_id) | Q(shared=True), name__in=names))
 

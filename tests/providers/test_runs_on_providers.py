@@ -190,3 +190,13 @@ def test_a_provider_ref_with_a_base_url_is_a_config_error(alice_api: Client) -> 
     body = assert_error(alice_api.post("/api/teams", {"config": config}, content_type="application/json"), 400)
     assert body["errors"][0]["path"] == "config.participants[0].model"
     assert "not given with provider_ref" in body["errors"][0]["message"]
+
+
+def test_saving_a_team_naming_a_provider_you_lack_warns(alice_api: Client) -> None:
+    created = alice_api.post("/api/teams", {"config": ON_PROVIDER}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    [warning] = created.json()["warnings"]
+    assert warning["path"] == "config.participants[0].model.provider_ref"
+    assert "no provider named 'local'" in warning["message"]
+    checked = alice_api.post("/api/teams/validate", ON_PROVIDER, content_type="application/json").json()
+    assert checked["valid"] and checked["warnings"][0]["path"] == "participants[0].model.provider_ref"
