@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def traced_run(owner: Any, **fields: Any) -> Any:
-    run = make_run(owner, status="queued", **fields)
+    run = make_run(owner, status="created", **fields)
     recording.open_trace(run_id=run.id, started=time.time())
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=time.time(), answer_seq=None, context=None)
     assert trace is not None

@@ -16,6 +16,8 @@ from tests.support.otlp_receiver import OtlpReceiver
 from traces import export, recording
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Runs here are `created`: recording does not care, and a queued run nobody drives would be handed out
+# by the sweep of an integration stack sharing the test database in the same session.
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ def test_spans_reach_a_real_otlp_receiver_in_one_trace_with_genai_attributes(
     with OtlpReceiver() as receiver:
         exporter_reset.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
         exporter_reset.setenv("OTEL_SERVICE_NAME", "playground-test")
-        run = make_run(alice, status="queued")
+        run = make_run(alice, status="created")
         context = recording.open_trace(run_id=run.id, started=time.time())
         trace = recording.resume_trace(
             run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=context, team="writers"
@@ -87,7 +89,7 @@ def test_an_unreachable_collector_loses_spans_never_the_run(alice: Any, exporter
         port = s.getsockname()[1]
     exporter_reset.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
     exporter_reset.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=None)
     assert trace is not None
     model_call(trace)
@@ -100,7 +102,7 @@ def test_nothing_is_exported_without_an_endpoint(alice: Any, exporter_reset: pyt
     for name in (*export.ENDPOINT_VARIABLES, "OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER"):
         exporter_reset.delenv(name, raising=False)
     assert not export.configured()
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=None)
     assert trace is not None
     trace.end(status="complete")

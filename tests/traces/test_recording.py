@@ -19,6 +19,8 @@ from traces.records import TraceContext
 from traces.selectors import trace_summary
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# Runs here are `created`: recording does not care, and a queued run nobody drives would be handed out
+# by the sweep of an integration stack sharing the test database in the same session.
 
 TEAM = {
     "kind": "swarm",
@@ -73,7 +75,7 @@ def spans(run: Run) -> list[Span]:
 
 
 async def test_a_team_run_with_a_tool_a_handoff_and_human_input_is_one_tree_across_the_answer(alice: Any) -> None:
-    run = await sync_to_async(make_run)(alice, status="queued")
+    run = await sync_to_async(make_run)(alice, status="created")
     context = await sync_to_async(recording.open_trace)(run_id=run.id, started=time.time())
     assert context is not None
     trace = await sync_to_async(recording.resume_trace)(
@@ -120,7 +122,7 @@ async def test_a_team_run_with_a_tool_a_handoff_and_human_input_is_one_tree_acro
 
 def test_a_killed_execution_leaves_open_spans_the_next_one_closes(alice: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recording, "WRITE_INTERVAL", 0.0)  # every flush writes
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     context = recording.open_trace(run_id=run.id, started=time.time())
     first = recording.resume_trace(run_id=run.id, worker="w1", queued_at=time.time(), answer_seq=None, context=context)
     assert first is not None
@@ -139,7 +141,7 @@ def test_a_killed_execution_leaves_open_spans_the_next_one_closes(alice: Any, mo
 
 
 def test_a_run_stopped_while_waiting_closes_its_trace(alice: Any) -> None:
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     recording.open_trace(run_id=run.id, started=time.time())
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=time.time(), answer_seq=None, context=None)
     assert trace is not None
@@ -151,7 +153,7 @@ def test_a_run_stopped_while_waiting_closes_its_trace(alice: Any) -> None:
 
 
 def test_spans_of_a_run_without_a_stored_root_get_one(alice: Any) -> None:
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     context = TraceContext.parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     trace = recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=context)
     assert trace is not None and trace.context == context
@@ -163,7 +165,7 @@ def test_spans_of_a_run_without_a_stored_root_get_one(alice: Any) -> None:
 
 def test_tracing_off_stores_nothing(alice: Any, settings: Any) -> None:
     settings.TRACING_ENABLED = False
-    run = make_run(alice, status="queued")
+    run = make_run(alice, status="created")
     assert recording.open_trace(run_id=run.id, started=time.time()) is None
     assert recording.resume_trace(run_id=run.id, worker="w", queued_at=None, answer_seq=None, context=None) is None
     assert not Span.objects.filter(run=run).exists()
