@@ -597,7 +597,7 @@ SCALE: dict[str, Callable[[Ctx], Awaitable[dict[str, Any]]]] = {
     "idle": lambda ctx: idle(ctx, env_int("BENCH_IDLE_SOCKETS", 5000)),
     "longrun": lambda ctx: longrun(ctx, env_int("BENCH_LONG_MESSAGES", 2000)),
     "history": lambda ctx: history(
-        ctx, env_int("BENCH_HISTORY_RUNS", 10_000), env_int("BENCH_HISTORY_MESSAGES", 200_000)
+        ctx, env_int("BENCH_HISTORY_RUNS", 10_000), env_int("BENCH_HISTORY_MESSAGES", 1_000_000)
     ),
 }
 
