@@ -238,3 +238,17 @@ def test_a_model_override_endpoint_with_credentials_is_refused_naming_the_field(
     with pytest.raises(TeamConfigError) as refused:
         parse_model_override({"model": "m", "base_url": "http://a@b/"})
     assert [e.path for e in refused.value.errors] == ["model_override.base_url"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:11434/v1", "http://10.0.0.7/v1", "http://[::1]:8000/v1"])
+def test_a_private_model_endpoint_is_refused_when_the_server_does_not_allow_them(
+    alice_api: Client, settings: Any, url: str
+) -> None:
+    local = copy.deepcopy(SCRIPTED_TEAM)
+    local["participants"][0]["model"] = {"provider": "openai", "model": "llama3", "base_url": url}
+    settings.MODEL_ALLOW_PRIVATE_ADDRESSES = False
+    body = assert_error(create(alice_api, config=local), 400)
+    assert [e["path"] for e in body["errors"]] == ["config.participants[0].model.base_url"], body
+    assert "MODEL_ALLOW_PRIVATE_ADDRESSES" in body["errors"][0]["message"]
+    settings.MODEL_ALLOW_PRIVATE_ADDRESSES = True  # a single-user server running Ollama beside it
+    assert create(alice_api, config=local).status_code == 201

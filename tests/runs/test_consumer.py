@@ -398,6 +398,28 @@ async def test_foreign_origin_is_refused_and_no_origin_is_allowed(writer_run: in
     await script.disconnect()
 
 
+async def test_a_run_on_a_private_model_endpoint_fails_naming_it_when_the_server_refuses_them(
+    alice: Any, alice_token: str, settings: Any
+) -> None:
+    # Checked again at each execution: a snapshot taken while the setting allowed it, or a name that
+    # resolves elsewhere since, is refused before anything is called.
+    model = {"provider": "openai", "model": "llama3", "base_url": "http://127.0.0.1:9/v1"}
+    config = {
+        "kind": "round_robin",
+        "name": "local",
+        "participants": [{"kind": "assistant", "name": "w", "model": model}],
+    }
+    run_id = await sync_to_async(create_run)(alice, config)
+    settings.MODEL_ALLOW_PRIVATE_ADDRESSES = False
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    await receive(comm)
+    await comm.send_json_to({"type": "start", "task": "Hello"})
+    end = await receive_until(comm, {"result", "completion"})
+    await comm.disconnect()
+    assert end["status"] == "error" and "participants[0].model.base_url" in end["error"]
+    assert "MODEL_ALLOW_PRIVATE_ADDRESSES" in end["error"]
+
+
 async def test_model_failure_names_the_agent_and_keeps_streamed_text(alice: Any, alice_token: str) -> None:
     from agents_app.engine import aclose_model_clients
     from tests.support.fake_openai import FakeOpenAIThread
