@@ -71,15 +71,28 @@ def read_file(path: str) -> FileIn:
     return FileIn(name=Path(path).name, type=kind, content=base64.b64encode(data).decode("ascii"))
 
 
-def create_run(server: str, token: str, team: str) -> str:
-    """POST /api/runs for the team (an id, or a team's name); the run's WebSocket URL."""
+def create_run(
+    server: str,
+    token: str,
+    team: str,
+    *,
+    task: str | None = None,
+    files: list[FileIn] | None = None,
+    model_override: dict[str, Any] | None = None,
+) -> str:
+    """POST /api/runs for the team (an id, or a team's name); the run's WebSocket URL. With `task`
+    the run starts at once, with its files: the server checks them before it creates the run, so a
+    refused file leaves no run behind."""
     parts = urlsplit(server)
     base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     headers = {"Authorization": f"Bearer {token}"}
+    body: dict[str, Any] = {}
+    if task is not None:
+        body = {"task": task, "files": [f.model_dump() for f in files or []], "model_override": model_override}
     try:
-        with httpx.Client(base_url=base, headers=headers, timeout=httpx.Timeout(15.0), trust_env=False) as http:
+        with httpx.Client(base_url=base, headers=headers, timeout=httpx.Timeout(60.0), trust_env=False) as http:
             team_id = int(team) if team.isdigit() else _team_named(http, team)
-            response = http.post("/api/runs", json={"team_id": team_id})
+            response = http.post("/api/runs", json={"team_id": team_id, **body})
     except httpx.HTTPError as exc:
         raise ClientError(f"cannot reach {base}: {exc}") from None
     if response.status_code != 201:
@@ -166,8 +179,28 @@ class PlaygroundClient:
         self.started, self.run_status, self.asked_request = False, "", ""
 
     async def _run_url(self) -> str:
-        if self.options.team is not None:
-            return await asyncio.to_thread(create_run, self.options.server, self.options.token, self.options.team)
+        options = self.options
+        if options.team is not None and options.files:
+            # Files go with the task in the request that creates the run (checked first: a refused
+            # file creates nothing), so an interactive client asks for the task before it.
+            while options.interactive and not options.task:
+                options.task = await self._ask("Task: ")
+                if options.task is None:
+                    raise ClientError("no task given: no run was created")
+            if options.task:
+                url = await asyncio.to_thread(
+                    create_run,
+                    options.server,
+                    options.token,
+                    options.team,
+                    task=options.task,
+                    files=options.files,
+                    model_override=options.model_override,
+                )
+                self.started, options.files = True, []
+                return url
+        if options.team is not None:
+            return await asyncio.to_thread(create_run, options.server, options.token, options.team)
         parts = urlsplit(self.options.server)
         if parts.scheme not in ("ws", "wss") or "/runs/" not in parts.path:
             raise ClientError("--server must be ws://HOST/runs/<id>, or http://HOST together with --team")
