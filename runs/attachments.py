@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Sum
 
 from agents_app.config import AssistantAgentConfig, TeamConfigError, validate_team_config
@@ -282,11 +283,7 @@ def link_to_message(message_id: int, descriptors: Iterable[dict[str, Any]]) -> N
 
 def discard(descriptors: Iterable[dict[str, Any]]) -> None:
     """Delete attachments whose message was never stored: their rows, then their files."""
-    ids = [d["id"] for d in descriptors]
-    if ids:
-        names = file_names(id__in=ids)
-        Attachment.objects.filter(id__in=ids).delete()
-        delete_files(names)
+    Attachment.objects.filter(id__in=[d["id"] for d in descriptors]).delete()  # the files go with the rows
 
 
 def attach_to_message(message: Message, descriptors: list[dict[str, Any]]) -> None:
@@ -302,6 +299,14 @@ def delete_files(names: Iterable[str]) -> None:
             default_storage.delete(name)
         except OSError:
             logger.warning("could not delete attachment file %s", name, exc_info=True)
+
+
+def remove_file_after_commit(sender: Any, instance: Attachment, using: str, **kwargs: Any) -> None:
+    """post_delete of an Attachment: delete its file once the deletion is committed (a rollback
+    keeps the row, so it must keep the file)."""
+    name = instance.file.name
+    if name:
+        transaction.on_commit(lambda: delete_files([name]), using=using)
 
 
 def file_names(**filters: Any) -> list[str]:

@@ -142,20 +142,13 @@ def session_delete(*, session: Session) -> None:
 
 
 def sessions_delete(*, sessions: QuerySet[Session]) -> None:
-    _delete_with_files(sessions, files_of="run__session")
+    # The attachments' files go after commit (runs.attachments.remove_file_after_commit, on post_delete).
+    sessions.delete()
 
 
 def runs_delete(*, runs: QuerySet[Run]) -> None:
     """Delete runs with their messages and their attachments' files (the admin's delete)."""
-    _delete_with_files(runs, files_of="run")
-
-
-def _delete_with_files(rows: QuerySet[Any], *, files_of: str) -> None:
-    with transaction.atomic():
-        names = attachments.file_names(**{f"{files_of}__in": list(rows.values_list("id", flat=True))})
-        rows.delete()
-        # After commit: a rollback must not leave rows whose files are gone.
-        transaction.on_commit(lambda: attachments.delete_files(names))
+    runs.delete()
 
 
 def run_create(

@@ -11,6 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 
 from agents_app.models import Team
@@ -188,6 +189,23 @@ def test_session_delete_removes_the_files_from_storage(alice: Any, alice_token: 
     assert default_storage.exists(name)
     assert client.delete(f"/api/sessions/{session.id}").status_code == 204
     assert not Session.objects.exists() and not Attachment.objects.exists()
+    assert not default_storage.exists(name) and stored_files(media) == []
+
+
+def test_deleting_a_user_removes_their_files_after_commit(
+    alice: Any, alice_token: str, team: Team, media: Path
+) -> None:
+    client = api(alice_token)
+    body = {"team_id": team.id, "task": "t", "files": [{"name": "red.png", "content": b64(files.png())}]}
+    run_id = client.post("/api/runs", body, content_type="application/json").json()["id"]
+    wait_for(run_id, {"complete"})
+    name = Attachment.objects.get(run_id=run_id).file.name
+    with pytest.raises(RuntimeError), transaction.atomic():
+        type(alice).objects.get(id=alice.id).delete()
+        raise RuntimeError("rolled back")
+    assert Attachment.objects.filter(run_id=run_id).exists() and default_storage.exists(name)  # kept with its row
+    type(alice).objects.get(id=alice.id).delete()  # the account: its runs and their attachments go by cascade
+    assert not Run.objects.exists() and not Attachment.objects.exists()
     assert not default_storage.exists(name) and stored_files(media) == []
 
 
