@@ -26,6 +26,7 @@ from twisted.internet import defer, reactor
 
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5
+CLOSE_HANDSHAKE_SECONDS = 10
 
 
 class GracefulServer(Server):
@@ -38,8 +39,10 @@ class GracefulServer(Server):
     @ws_factory.setter
     def ws_factory(self, factory: WebSocketFactory) -> None:
         # Daphne builds the factory inside run() and sets its own options on it afterwards, which
-        # leave this one alone: a protocol failure sends a close frame with its code and reason.
-        factory.setProtocolOptions(failByDrop=False)
+        # leave these alone: a protocol failure sends a close frame with its code and reason, and
+        # waits for the client's reply long enough that a client still writing a 16 MiB frame on a
+        # busy machine reads it, rather than having the TCP connection reset under its send.
+        factory.setProtocolOptions(failByDrop=False, closeHandshakeTimeout=CLOSE_HANDSHAKE_SECONDS)
         self._ws_factory = factory
 
     def kill_all_applications(self) -> Any:
