@@ -20,6 +20,10 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.services)
 
 
+# The session stack, once a test has started it: it shares the test database with every other stack.
+SESSION_STACKS: list[Stack] = []
+
+
 @pytest.fixture(scope="session")
 def otlp() -> Iterator[OtlpReceiver]:
     """The session stack's OpenTelemetry collector: every process of it exports its spans here."""
@@ -38,6 +42,7 @@ def stack(
     logdir = Path(os.environ.get("TEST_ARTIFACTS", tmp_path_factory.mktemp("stack")))
     logdir.mkdir(parents=True, exist_ok=True)
     stack = Stack(url, os.environ["REDIS_URL"], logdir)
+    SESSION_STACKS.append(stack)
     stack.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.endpoint
     try:
         stack.start_daphne()
@@ -70,8 +75,13 @@ def outage_stack(transactional_db: Any, own_redis: OwnRedis, tmp_path: Path) -> 
         pytest.fail("needs PostgreSQL: run it in the services pass")
     url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     stack = Stack(url, own_redis.url, tmp_path)
+    # The session stack's sweep reads the same database: it would recover this stack's runs (an expired
+    # lease, an old queued run) onto its own Redis, where this stack's sockets never hear of them.
+    paused = [session for session in SESSION_STACKS if session.stop_beat()]
     try:
         yield stack
     finally:
         stack.stop()
         drop_other_connections()  # subprocesses are gone; drop what is left so the test DB can go
+        for session in paused:
+            session.start_beat()

@@ -115,6 +115,15 @@ class Stack:
             ],
         )
 
+    def stop_beat(self) -> bool:
+        """Stop this stack's beat (its sweep); whether it was running, to start it again afterwards."""
+        if self.beat is None or self.beat.poll() is not None:
+            return False
+        self.beat.terminate()
+        self.beat.wait(timeout=15)
+        self.beat = None
+        return True
+
     @property
     def worker_metrics_url(self) -> str:
         return f"http://127.0.0.1:{self.env['METRICS_WORKER_PORT']}/metrics"
