@@ -321,6 +321,7 @@ def start_cluster(mode: str, logdir: Path, daphnes: int = 1, workers: int = 1) -
             DEBUG="false",
             SECRET_KEY="bench-secret-key-0123456789abcdefghijklmnop",
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            MODEL_ALLOW_PRIVATE_ADDRESSES="true",  # the fake model server listens on loopback
         )
     else:
         env.update(SQLITE_PATH=str(logdir / "bench.sqlite3"))
