@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -57,8 +57,11 @@ def system_frame(run: Run) -> dict[str, Any]:
     }
 
 
-def message_frame(message: Message) -> dict[str, Any]:
-    return {"type": "message", "run_id": message.run_id, "seq": message.seq, "data": message_json(message)}
+def message_frame(message: Message | Mapping[str, Any]) -> dict[str, Any]:
+    """A stored message (an instance, or a row of runs.selectors.message_rows) as its frame."""
+    data = message_json(message)
+    run_id = message["run_id"] if isinstance(message, Mapping) else message.run_id
+    return {"type": "message", "run_id": run_id, "seq": data["seq"], "data": data}
 
 
 def chunk_frame(run_id: int, seq: int, source: str, content: str, offset: int, attempt: int = 0) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def status_frame(run: Run, reason: str = "") -> dict[str, Any]:
     return frame
 
 
-def final_frame(run: Run, messages: list[Message]) -> dict[str, Any]:
+def final_frame(run: Run, messages: Sequence[Message | Mapping[str, Any]]) -> dict[str, Any]:
     """`result` for a completed run, `completion` (cancelled or error) otherwise."""
     data = {
         "task_result": {

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from runs import events
 from runs.models import Message, Run, RunStatus, Session
+from runs.shapes import MessageOut
 from tests.runs.wsclient import connect, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,4 +63,32 @@ async def test_replay_of_a_long_run_equals_its_stored_transcript(alice: Any, ali
     stored = await sync_to_async(lambda: [events.message_frame(m) for m in Message.objects.filter(run_id=run_id)])()
     assert [f for f in frames if f["type"] == "message"] == stored
     assert len(stored) == 600 and request["request_id"] == "seeded"
+    await comm.disconnect()
+
+
+def pydantic_frames(run_id: int) -> list[dict[str, Any]]:
+    """The stored transcript as frames, each message dumped by MessageOut itself (not runs.shapes' fast path)."""
+    messages = Message.objects.filter(run_id=run_id).order_by("seq")
+    dump = [MessageOut.model_validate(m).model_dump(mode="json") for m in messages]
+    return [{"type": "message", "run_id": run_id, "seq": data["seq"], "data": data} for data in dump]
+
+
+@pytest.mark.usefixtures("embedded_runtime")
+async def test_a_finished_long_run_replays_its_transcript_then_a_result_listing_it(
+    alice: Any, alice_token: str
+) -> None:
+    made = await sync_to_async(seed)("--username", alice.username, "--runs", "1", "--messages", "700")
+    run_id = made["last_run"]
+    stored = await sync_to_async(pydantic_frames)(run_id)
+    comm = await connect(f"/runs/{run_id}?token={alice_token}")
+    frames: list[dict[str, Any]] = []
+    result = await receive_until(comm, {"result"}, keep=frames)
+    assert [f for f in frames if f["type"] == "message"] == stored and len(stored) == 700
+    assert result["data"]["task_result"]["messages"] == [f["data"] for f in stored]
+    # Resuming after seq 650: the 50 after it, and the result again with every message.
+    await comm.send_json_to({"type": "resume", "after_seq": 650})
+    again: list[dict[str, Any]] = []
+    result = await receive_until(comm, {"result"}, keep=again)
+    assert [f for f in again if f["type"] == "message"] == stored[650:]
+    assert result["data"]["task_result"]["messages"] == [f["data"] for f in stored]
     await comm.disconnect()
