@@ -4,6 +4,10 @@ Thin by design: authenticate, parse a frame with a pydantic model, call one
 service, forward what the watcher's stream filter (runs.watch) lets through. A
 client never sees a stored message twice or misses one: replay and live frames
 are deduplicated by `seq`, and a gap in the live stream is filled from the database.
+
+Live frames come from the run's relay in this process (runs.fanout), not through the consumer's
+own channel: `relayed` writes them at once when nothing else is being sent to the socket, and
+otherwise queues them for the consumer's turn (`_out`, one sender at a time keeps the order).
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from django.conf import settings
 from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
 from metrics import registry as metrics
-from runs import attachments, events, selectors, services
+from runs import attachments, events, fanout, selectors, services
 from runs.admission import admit_start_request
 from runs.db import db_call
-from runs.fanout import coalesce, encoded
+from runs.fanout import Batch, Relay, coalesce, encoded, ws_text_frame
 from runs.frames import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -62,10 +66,23 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     # so far arrives, or SNAPSHOT_TIMEOUT passes.
     snapshot_timer: asyncio.Task[None] | None = None
     actions: set[asyncio.Task[None]]
+    relay: Relay | None = None
+    # Writes frame bytes straight to the socket under Daphne (runs.fanout.socket_writer); None elsewhere.
+    write: fanout.SocketWriter | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Held by whatever sends frames to the socket (an event's handler, the backlog's sender): live
+        # frames that arrive meanwhile wait in `backlog`, so frames keep their order on the socket.
+        self._out = asyncio.Lock()
+        self.backlog: list[dict[str, Any]] = []  # live frame events not yet through the filter
+        self.admitted: list[dict[str, Any] | Gap] = []  # through it, waiting to go out (a gap to fill)
+        self.sender: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         self.actions = set()
         await self.accept()
+        self.write = fanout.socket_writer(self.base_send)
         metrics.socket_opened()
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -98,8 +115,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             self.snapshot_timer.cancel()
         for task in self.actions:
             task.cancel()
-        if self.joined:
-            await self.channel_layer.group_discard(events.run_group(self.run_id), self.channel_name)
+        if self.sender is not None:
+            self.sender.cancel()
+        if self.relay is not None:
+            self.relay.leave(self)
 
     # ------------------------------------------------------------ auth and join
 
@@ -132,9 +151,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(events.error_frame("this run belongs to another user"))
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        # Join before reading the database: frames published meanwhile wait in our
-        # channel and are deduplicated by seq once the replay has been sent.
-        await self.channel_layer.group_add(events.run_group(self.run_id), self.channel_name)
+        # Join before reading the database: frames published meanwhile wait in the backlog (this
+        # handler holds `_out`) and are deduplicated by seq once the replay has been sent.
+        self.relay = await fanout.relay_for(self.run_id, self)
         self.joined = True
         await self.send_json(events.system_frame(run))
         await self._replay(self.watch.last_seq)
@@ -150,8 +169,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     async def _snapshot_deadline(self) -> None:
         await asyncio.sleep(SNAPSHOT_TIMEOUT)  # no worker answered (none yet, or it is gone)
-        self.snapshot_timer = None
-        await self._release_held(None)
+        async with self._out:
+            self.snapshot_timer = None
+            if self.watch.holding:
+                await self._release_held(None)
+            await self._send_backlog()
 
     async def run_snapshot(self, event: dict[str, Any]) -> None:
         if not self.watch.holding:
@@ -268,34 +290,93 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         # of the process (the token-latency hot path), and with many runs starting at once the
         # connect, start and disconnect events queue behind it too. This consumer reaches
         # the database only through db_call, which closes old connections itself.
-        if message["type"] == events.FRAME_EVENT:
-            await self._live([message, *self._waiting()])
-            return
-        await self._handle_event(message)
-
-    async def _handle_event(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        async with self._out:
+            await handler(message)
+            await self._send_backlog()
 
-    def _waiting(self) -> list[dict[str, Any]]:
-        """What else already waits in this socket's channel: more than one message means the socket fell
-        behind, and its chunks go out merged (runs.fanout). The in-memory layer cannot tell: none."""
-        ready = getattr(self.channel_layer, "receive_ready", None)
-        return ready(self.channel_name) if ready is not None else []
+    # ------------------------------------------------------------ live frames
+
+    def relayed(self, messages: list[dict[str, Any]], batch: Batch) -> None:
+        """Frame events from the run's relay (runs.fanout). Sent at once when the socket is free and
+        the filter lets them all through as they are (the relay's shared bytes), else in turn."""
+        if self.closing:
+            return
+        self.live_frames += len(messages)
+        write = self.write
+        if write is None or self.backlog or self.admitted or self._out.locked():
+            self.backlog.extend(messages)
+            self._wake_sender()
+            return
+        if batch.span is not None and self.watch.admit_text(*batch.span):
+            data, kinds = batch.wire()
+            published = messages[0].get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
+            if published is not None:
+                metrics.chunk_delivered(published)
+            for kind in kinds:
+                metrics.frame_sent(kind)
+            if not write(data):
+                self.closing = True
+            return
+        admit = self.watch.admit
+        outs: list[dict[str, Any] | Gap] = []
+        shared = True
+        for message in messages:
+            frame = message["frame"]
+            out = admit(frame, live=True)
+            if out is None:
+                shared = False
+                continue
+            if out is not frame:
+                shared = False
+            outs.append(out)
+            published = message.get(events.PUBLISHED_AT)  # chunk frames only, with metrics on
+            if published is not None:
+                metrics.chunk_delivered(published)
+        if not outs:
+            return
+        if shared:
+            data, kinds = batch.wire()
+        elif any(isinstance(out, Gap) for out in outs):
+            self.admitted.extend(outs)  # the gap is filled from the database, in turn
+            self._wake_sender()
+            return
+        else:
+            frames = [out for out in coalesce(outs) if isinstance(out, dict)]
+            data, kinds = b"".join(ws_text_frame(encoded(f)) for f in frames), [f["type"] for f in frames]
+        for kind in kinds:
+            metrics.frame_sent(kind)
+        if not write(data):
+            self.closing = True
+
+    def _wake_sender(self) -> None:
+        if self.sender is None or self.sender.done():
+            self.sender = asyncio.create_task(self._send_in_turn())
+
+    async def _send_in_turn(self) -> None:
+        async with self._out:
+            await self._send_backlog()
+
+    async def _send_backlog(self) -> None:
+        """Send what waited while something else was being sent (call with `_out` held)."""
+        while self.admitted or self.backlog:
+            if self.closing:
+                self.admitted, self.backlog = [], []
+                return
+            if self.admitted:
+                outs, self.admitted = self.admitted, []
+                for out in coalesce(outs) if len(outs) > 1 else outs:
+                    await self._send_out(out)
+                continue
+            messages, self.backlog = self.backlog, []
+            await self._live(messages)
 
     async def _live(self, messages: list[dict[str, Any]]) -> None:
-        """Live events in the order they came: run frames through the watcher's filter, chunks merged."""
+        """Live frame events in the order they came, through the watcher's filter, chunks merged."""
         outs: list[dict[str, Any] | Gap] = []
         for message in messages:
-            if message["type"] != events.FRAME_EVENT:
-                for out in coalesce(outs):
-                    await self._send_out(out)
-                outs = []
-                await self._handle_event(message)
-                continue
-            self.live_frames += 1
             admitted = self.watch.admit(message["frame"], live=True)
             if admitted is not None:
                 outs.append(admitted)
@@ -339,6 +420,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if self.closing:
             return
         metrics.frame_sent(content.get("type", ""))  # every frame this socket writes goes through here
+        if self.write is not None and not close:
+            if not self.write(ws_text_frame(encoded(content))):
+                self.closing = True
+            return
         try:
             # Encoded once for every watcher of this process (runs.fanout), as Channels' encode_json would.
             await super().send(text_data=encoded(content), close=close)

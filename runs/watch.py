@@ -76,7 +76,22 @@ class WatchFilter:
                 out.append(admitted)
         return out
 
-    # ------------------------------------------------------------ one frame
+    # ------------------------------------------------------------ frames
+
+    def admit_text(self, seq: int, attempt: int, start: int, end: int) -> bool:
+        """Live chunk frames of message `seq` carrying its text from `start` to `end` without a hole (the
+        run's relay checks that, runs.fanout): True when this watcher takes them all as they are, which
+        is noted as `admit` would; False, nothing noted, when they must go through `admit` one by one.
+        One check per watcher for a batch of frames instead of one per frame."""
+        if self.held is not None or seq <= self.last_seq:
+            return False
+        if seq == self._chunk_seq and attempt == self._chunk_attempt:
+            if start != self._chunk_pos:
+                return False
+        elif start != 0 or (seq == self._chunk_seq and attempt < self._chunk_attempt):
+            return False
+        self._chunk_seq, self._chunk_attempt, self._chunk_pos = seq, attempt, end
+        return True
 
     def admit(self, frame: Frame, live: bool = False) -> Frame | Gap | None:
         """The frame to send (maybe trimmed), a Gap to fill before it, or None: the watcher has it already.

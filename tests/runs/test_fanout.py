@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from channels.layers import get_channel_layer
 
-from runs import events
+from runs import events, fanout
 from runs.fanout import coalesce, encoded
 from runs.watch import Gap
 from tests.runs.conftest import create_run, gallery_config
@@ -87,3 +87,126 @@ def test_chunks_of_two_attempts_stay_apart_and_a_merge_keeps_its_attempt() -> No
     assert coalesce([first, again]) == [first, again]  # the same place in the message, another execution's text
     merged = coalesce([events.chunk_frame(7, 2, "writer", "ab", 0, 2), again])
     assert merged == [events.chunk_frame(7, 2, "writer", "abcd", 0, 2)]
+
+
+def _parse_ws_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each unmasked frame in `data`, as a client reads them."""
+    frames, at = [], 0
+    while at < len(data):
+        first, size = data[at], data[at + 1]
+        assert first & 0x80 and not data[at + 1] & 0x80  # final, not masked
+        at += 2
+        if size == 126:
+            size, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+        elif size == 127:
+            size, at = int.from_bytes(data[at : at + 8], "big"), at + 8
+        frames.append((first & 0x0F, data[at : at + size]))
+        at += size
+    assert at == len(data)
+    return frames
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])
+def test_a_text_frame_carries_its_length_in_each_of_the_three_forms(size: int) -> None:
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert _parse_ws_frames(fanout.ws_text_frame(text)) == [(1, text.encode())]
+
+
+class Probe:
+    """A watcher that keeps what the relay gives it."""
+
+    closing = False
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.wire = b""
+
+    def relayed(self, messages: list[dict[str, Any]], batch: fanout.Batch) -> None:
+        self.frames += [m["frame"] for m in messages]
+        self.wire += batch.wire()[0]
+
+
+async def test_a_run_has_one_relay_per_process_and_every_watcher_gets_every_frame_in_order() -> None:
+    run_id = 987654
+    first, second = Probe(), Probe()
+    relay = await fanout.relay_for(run_id, first)
+    assert await fanout.relay_for(run_id, second) is relay and fanout.relay_count() == 1
+    layer = get_channel_layer()
+    words = [f"w{i} " for i in range(200)]
+    sent, offset = [], 0
+    for word in words:
+        frame = events.chunk_frame(run_id, 1, "writer", word, offset)
+        sent.append(frame)
+        await layer.group_send(events.run_group(run_id), {"type": events.FRAME_EVENT, "frame": frame})
+        offset += len(word)
+    async with asyncio.timeout(20):
+        while len(second.frames) < len(sent):
+            await asyncio.sleep(0.01)
+    for probe in (first, second):
+        assert probe.frames == sent
+        # The shared bytes: the same text, merged into fewer frames, in order.
+        merged = [json.loads(payload) for _, payload in _parse_ws_frames(probe.wire)]
+        assert "".join(f["data"]["content"] for f in merged) == "".join(words)
+        assert [f["offset"] for f in merged] == sorted({f["offset"] for f in merged})
+    relay.leave(first)
+    assert fanout.relay_count() == 1
+    relay.leave(second)
+    assert fanout.relay_count() == 0
+    await asyncio.gather(relay.task, return_exceptions=True)
+    assert relay.task.done()
+
+
+async def test_a_watcher_that_leaves_is_sent_nothing_more_and_a_closing_one_is_dropped() -> None:
+    run_id = 987655
+    staying, leaving, closing = Probe(), Probe(), Probe()
+    relay = await fanout.relay_for(run_id, staying)
+    await fanout.relay_for(run_id, leaving)
+    await fanout.relay_for(run_id, closing)
+    closing.closing = True
+    relay.leave(leaving)
+    layer = get_channel_layer()
+    frame = events.chunk_frame(run_id, 1, "writer", "hello", 0)
+    await layer.group_send(events.run_group(run_id), {"type": events.FRAME_EVENT, "frame": frame})
+    async with asyncio.timeout(20):
+        while not staying.frames:
+            await asyncio.sleep(0.01)
+    assert leaving.frames == [] and list(relay.watchers) == [staying]
+    relay.leave(staying)
+    await asyncio.gather(relay.task, return_exceptions=True)
+
+
+def test_the_socket_writer_keeps_bytes_in_order_when_the_kernel_takes_only_part() -> None:
+    """Straight to the socket while Twisted holds nothing for it; the rest, and everything after it
+    until Twisted has written it, through Twisted's buffer: the peer reads every byte once, in order."""
+    import functools
+    import socket
+
+    from daphne.ws_protocol import WebSocketProtocol
+    from twisted.internet import tcp
+    from twisted.internet.testing import MemoryReactor
+
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    protocol = WebSocketProtocol()
+    transport = tcp.Connection(ours, protocol, MemoryReactor())
+    transport.connected = True
+    protocol.transport, protocol.state = transport, WebSocketProtocol.STATE_OPEN
+
+    async def send(protocol: Any, message: dict[str, Any]) -> None: ...
+
+    write = fanout.socket_writer(functools.partial(send, protocol))
+    assert write is not None
+    pieces = [bytes([i % 251]) * 1000 for i in range(300)]  # far more than the socket's buffers
+    for piece in pieces:
+        assert write(piece)
+    assert transport._tempDataLen > 0  # the kernel took part; Twisted holds the rest
+    expected, received = b"".join(pieces), b""
+    peer.settimeout(5)
+    while len(received) < len(expected):
+        transport.doWrite()  # what the reactor does when the socket can take more
+        received += peer.recv(1 << 20)
+    assert received == expected
+    protocol.state = WebSocketProtocol.STATE_CLOSING
+    assert not write(b"late")
+    ours.close(), peer.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runs.watch import Gap, WatchFilter
 
@@ -171,3 +173,49 @@ def test_a_message_streamed_again_by_a_resumed_run_starts_over_and_the_old_strea
     assert texts([watch.admit(chunk(3, " barked", 5, attempt=2), live=True)]) == [" barked"]
     trimmed = watch.admit(chunk(3, "A dog barked.", 0, attempt=2), live=True)  # overlaps: trimmed, attempt kept
     assert trimmed is not None and texts([trimmed]) == ["."] and trimmed["offset"] == 12 and trimmed["attempt"] == 2
+
+
+def _state(w: WatchFilter) -> tuple[Any, ...]:
+    return (w.last_seq, w.held, w._chunk_seq, w._chunk_attempt, w._chunk_pos)
+
+
+@given(
+    history=st.lists(
+        st.tuples(st.sampled_from(["chunk", "message"]), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2)),
+        max_size=8,
+    ),
+    batch=st.tuples(st.integers(1, 3), st.integers(0, 3), st.integers(0, 3), st.integers(1, 4)),
+    holding=st.booleans(),
+)
+def test_admitting_a_batch_of_text_at_once_agrees_with_admitting_its_frames_one_by_one(
+    history: list[tuple[str, int, int, int]], batch: tuple[int, int, int, int], holding: bool
+) -> None:
+    one_by_one, at_once = watcher(), watcher()
+    for kind, seq, offset, attempt in history:
+        frame = chunk(seq, "ab", offset, attempt) if kind == "chunk" else message(seq)
+        one_by_one.admit(frame, live=True), at_once.admit(frame, live=True)
+    if holding:
+        one_by_one.hold(), at_once.hold()
+    seq, start, attempt, count = batch
+    frames, offset = [], start
+    for _ in range(count):
+        frames.append(chunk(seq, "xy", offset, attempt))
+        offset += 2
+    before = _state(at_once)
+    if at_once.admit_text(seq, attempt, start, offset):
+        assert [one_by_one.admit(f, live=True) for f in frames] == frames  # each sent as it is
+        assert all(one_by_one.admit(f, live=True) is None for f in frames)  # and noted as sent
+        assert _state(at_once) == _state(one_by_one)
+    else:
+        assert _state(at_once) == before
+
+
+def test_a_watcher_in_step_with_the_stream_takes_a_batch_of_text_at_once() -> None:
+    w = watcher()
+    assert w.admit_text(2, 1, 0, 10)  # a new message from its start
+    assert w.admit_text(2, 1, 10, 15)  # where the last batch ended
+    assert not w.admit_text(2, 1, 20, 25)  # a hole: one by one (admit decides)
+    assert not w.admit_text(2, 1, 5, 12)  # overlapping what it has: one by one (admit trims)
+    assert w.admit_text(2, 2, 0, 4)  # a resumed execution streams the message again from its start
+    w.admit(message(2), live=True)
+    assert not w.admit_text(2, 2, 4, 8)  # the stored message is there already
