@@ -12,6 +12,10 @@ the socket with the RFC 6455 code and a reason (1009 message too big, 1007 inval
 instead of dropping the TCP connection without a word, which is autobahn's default for servers.
 That limit defaults to WS_MAX_START_FRAME_BYTES here, so a `start` frame carrying files gets
 through; the application holds every other frame to WS_MAX_FRAME_BYTES.
+
+Daphne looks at every connection once a second to reap finished applications; here only the
+connections that closed or whose application ended are looked at (idle sockets cost nothing then).
+SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it exits (investigation).
 """
 
 from __future__ import annotations
@@ -31,6 +35,41 @@ CLOSE_HANDSHAKE_SECONDS = 10
 
 class GracefulServer(Server):
     _ws_factory: WebSocketFactory
+    connections: dict[Any, dict[str, Any]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._to_check: set[Any] = set()  # connections the application checker must look at
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        queue = super().create_application(protocol, scope)
+        instance = self.connections.get(protocol, {}).get("application_instance")
+        if instance is not None:
+            instance.add_done_callback(lambda _: self._to_check.add(protocol))
+        return queue
+
+    def protocol_disconnected(self, protocol: Any) -> None:
+        super().protocol_disconnected(protocol)
+        self._to_check.add(protocol)
+
+    def application_checker(self) -> None:
+        """Daphne's checker (reap finished applications, cancel those that outlive their connection by
+        application_close_timeout, forget closed connections), over the connections that changed only:
+        Daphne's walks all of them every second, a cost per idle socket."""
+        checking, self._to_check = self._to_check, set()
+        everything = self.connections
+        self.connections = {protocol: everything[protocol] for protocol in checking if protocol in everything}
+        try:
+            super().application_checker()
+        finally:
+            checked, self.connections = self.connections, everything
+        for protocol in checking:
+            if protocol not in everything:
+                continue
+            if protocol not in checked:
+                del everything[protocol]  # closed and its application done: forgotten
+            elif "disconnected" in everything[protocol]:
+                self._to_check.add(protocol)  # closed, its application still ending: look again
 
     @property
     def ws_factory(self) -> WebSocketFactory:
@@ -82,5 +121,19 @@ class GracefulCommandLineInterface(CommandLineInterface):
         self.parser.set_defaults(websocket_max_message_size=limit, websocket_max_frame_size=limit)
 
 
+def main() -> None:
+    profile_to = os.environ.get("SERVE_PROFILE")
+    if not profile_to:
+        GracefulCommandLineInterface.entrypoint()
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(GracefulCommandLineInterface.entrypoint)
+    finally:
+        profiler.dump_stats(f"{profile_to}.{os.getpid()}.prof")
+
+
 if __name__ == "__main__":
-    GracefulCommandLineInterface.entrypoint()
+    main()

@@ -103,3 +103,42 @@ def test_daphne_takes_a_start_frame_with_files_by_default(settings: Any) -> None
 
     args = GracefulCommandLineInterface().parser.parse_args(["playground.asgi:application"])
     assert args.websocket_max_message_size == args.websocket_max_frame_size == settings.WS_MAX_START_FRAME_BYTES
+
+
+async def test_the_application_checker_looks_only_at_connections_that_closed_or_whose_application_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from twisted.internet import reactor
+
+    from ops.serve import GracefulServer
+
+    monkeypatch.setattr(reactor, "callLater", lambda *args, **kwargs: None)  # no reactor runs here
+    ends = {n: asyncio.Event() for n in range(100)}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await ends[scope["n"]].wait()
+
+    server = GracefulServer(application=app, endpoints=["tcp:port=0"])  # not listened on: run() is not called
+    server.connections = {}  # as run() starts it
+    protocols = [f"socket {n}" for n in range(100)]  # Daphne keys its connections by protocol
+    for n, protocol in enumerate(protocols):
+        server.protocol_connected(protocol)
+        server.create_application(protocol, {"type": "websocket", "n": n})
+    server.application_checker()
+    assert len(server.connections) == 100 and not server._to_check  # idle sockets: nothing to look at
+
+    server.protocol_disconnected(protocols[0])  # closed, its application still ending: kept, looked at again
+    server.application_checker()
+    assert protocols[0] in server.connections and server._to_check == {protocols[0]}
+    ends[0].set()
+    ends[1].set()  # an application that ends while its socket stays open: reaped, the connection kept
+    await asyncio.sleep(0.01)
+    server.application_checker()
+    assert protocols[0] not in server.connections and not server._to_check
+    assert "application_instance" not in server.connections[protocols[1]] and len(server.connections) == 99
+    server.protocol_disconnected(protocols[1])
+    server.application_checker()
+    assert protocols[1] not in server.connections and len(server.connections) == 98
+    for event in ends.values():
+        event.set()
+    await asyncio.sleep(0.01)
