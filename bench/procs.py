@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -16,6 +17,15 @@ from tests.integration.stack import free_port, wait_http
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit on open files to its hard limit (10,000 sockets need more than the
+    usual 1,024); children inherit it. Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,9 +101,9 @@ class Cluster:
 
     def daphne(self, name: str = "daphne") -> Proc:
         port = free_port()
-        proc = self.spawn(
-            name, [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"], port
-        )
+        # Daphne as production runs it (the Procfile's web process: ops.serve).
+        serve = [str(BIN / "python"), "-m", "ops.serve", "-b", "127.0.0.1", "-p", str(port)]
+        proc = self.spawn(name, [*serve, "playground.asgi:application"], port)
         wait_http(f"http://127.0.0.1:{port}/api/version", proc.popen)
         return proc
 

@@ -32,7 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
-from bench.procs import BIN, Cluster, cpu_seconds, machine_cpu, rss_mb, sys_seconds  # noqa: E402
+from bench.procs import (  # noqa: E402
+    BIN,
+    Cluster,
+    cpu_seconds,
+    machine_cpu,
+    raise_open_files_limit,
+    rss_mb,
+    sys_seconds,
+)
 from runs.frames import StartFrame  # noqa: E402
 
 START = json.dumps(StartFrame(task="stream").wire())
@@ -377,6 +385,7 @@ async def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes (production)")
     parser.add_argument("--json", type=Path, default=Path("var/bench-results.json"))
     args = parser.parse_args()
+    raise_open_files_limit()  # the client's sockets, and (inherited) the servers'
     modes = ["production", "embedded"] if args.mode == "both" else [args.mode]
     results: list[Result] = []
     scale: list[dict[str, Any]] = []

@@ -7,6 +7,8 @@
 - `fanout1`, `fanout100`, `fanout1000`: one run at 200 tokens/s watched by N sockets (over every
   Daphne the cluster has): latency at every watcher and at the last watcher of each token, loss,
   Daphne CPU per token per watcher.
+- `fanout1000mixed`: 50 runs at 200 tokens/s with one socket each on the first Daphne, their p99
+  alone and then beside one more run watched by 1,000 sockets on that same Daphne.
 - `idle`: N sockets resting on finished and waiting runs: RSS per socket, CPU at rest; then one of
   the waiting runs streams and every watcher of it must get every token.
 - `longrun`: a run of 2,000 stored messages waiting for an answer: replay to a new socket, the
@@ -294,6 +296,87 @@ async def fanout(ctx: Ctx, watchers: int) -> dict[str, Any]:
         "daphne_cpu_us_per_token_per_watcher": round(1e6 * daphne_cpu / max(1, received), 1),
         "server_cpu_us_per_token_per_watcher": round(1e6 * usage["server_cpu_seconds"] / max(1, received), 1),
         **usage,
+    }
+
+
+def _latencies(outs: list[Watcher]) -> list[float]:
+    return [
+        (now - int(stamp)) / 1e6
+        for out in outs
+        for now, raw in out.received
+        for stamp in json.loads(raw)["data"]["content"].split()
+    ]
+
+
+async def _stream(ctx: Ctx, runs: list[int], watchers: dict[int, list[ClientConnection]]) -> list[list[Watcher]]:
+    """Start each run (from its first socket) and read every socket of every run to the end."""
+    outs = [[Watcher() for _ in watchers[run_id]] for run_id in runs]
+    tasks = [
+        asyncio.create_task(watch(ws, out))
+        for run_id, run_outs in zip(runs, outs, strict=True)
+        for ws, out in zip(watchers[run_id], run_outs, strict=True)
+    ]
+    await asyncio.gather(*(watchers[run_id][0].send(START) for run_id in runs))
+    async with asyncio.timeout(600):
+        await asyncio.gather(*tasks)
+    return outs
+
+
+async def fanout_mixed(ctx: Ctx, others: int, watchers: int) -> dict[str, Any]:
+    """`others` runs at 200 tokens/s, one socket each, on the first Daphne: their latency alone, then
+    beside one more run watched by `watchers` sockets on that same Daphne."""
+    tokens = env_int("BENCH_FANOUT_TOKENS", 400)
+    config = streamer_config(ctx.fake_url, tokens, 200)
+    async with http_client(ctx) as http:
+        alone = [await create_run(http, config) for _ in range(others)]
+        beside = [await create_run(http, config) for _ in range(others)]
+        popular = await create_run(http, config)
+    phases: dict[str, Any] = {}
+    for phase, runs in (("alone", alone), ("beside", beside)):
+        sockets = {run_id: [await open_watcher(ws_url(ctx, run_id, 0))] for run_id in runs}
+        if phase == "beside":
+            sockets[popular] = await connect_all([ws_url(ctx, popular, 0)] * watchers)
+            runs = [*runs, popular]
+        await asyncio.sleep(1.0)
+        meter = Meter(ctx)
+        try:
+            outs = await _stream(ctx, runs, sockets)
+        finally:
+            usage = meter.read()
+            await asyncio.gather(*(ws.close() for group in sockets.values() for ws in group), return_exceptions=True)
+        plain = _latencies([run_outs[0] for run_outs in outs[:others]])
+        result: dict[str, Any] = {
+            "p50_ms": percentile(plain, 0.5),
+            "p99_ms": percentile(plain, 0.99),
+            "lost_tokens": others * tokens - len(plain),
+            "cpu_seconds": usage["cpu_seconds"],
+            "load_avg": usage["load_avg"],
+        }
+        if phase == "beside":
+            per_token: dict[int, float] = {}
+            fan = outs[-1]
+            for out in fan:
+                for now, raw in out.received:
+                    for stamp in json.loads(raw)["data"]["content"].split():
+                        latency = (now - int(stamp)) / 1e6
+                        if latency > per_token.get(int(stamp), -1.0):
+                            per_token[int(stamp)] = latency
+            fan_latencies = _latencies(fan)
+            result["popular"] = {
+                "watchers": watchers,
+                "lost_tokens": watchers * tokens - len(fan_latencies),
+                "p99_ms": percentile(fan_latencies, 0.99),
+                "last_watcher_p99_ms": percentile(list(per_token.values()), 0.99),
+            }
+        phases[phase] = result
+    return {
+        "scenario": f"fanout{watchers}mixed",
+        "other_runs": others,
+        "tokens": tokens,
+        "others_p99_alone_ms": phases["alone"]["p99_ms"],
+        "others_p99_beside_ms": phases["beside"]["p99_ms"],
+        "others_p99_rise_ms": round(phases["beside"]["p99_ms"] - phases["alone"]["p99_ms"], 2),
+        **phases,
     }
 
 
@@ -594,6 +677,7 @@ SCALE: dict[str, Callable[[Ctx], Awaitable[dict[str, Any]]]] = {
     "fanout1": lambda ctx: fanout(ctx, 1),
     "fanout100": lambda ctx: fanout(ctx, 100),
     "fanout1000": lambda ctx: fanout(ctx, env_int("BENCH_FANOUT_MAX", 1000)),
+    "fanout1000mixed": lambda ctx: fanout_mixed(ctx, 50, env_int("BENCH_FANOUT_MAX", 1000)),
     "idle": lambda ctx: idle(ctx, env_int("BENCH_IDLE_SOCKETS", 5000)),
     "longrun": lambda ctx: longrun(ctx, env_int("BENCH_LONG_MESSAGES", 2000)),
     "history": lambda ctx: history(
