@@ -59,6 +59,7 @@ class Options:
     max_reconnects: int = 20
     files: list[FileIn] = field(default_factory=list)  # sent with the first task
     model_override: dict[str, Any] | None = None  # sent with `start` (--provider/--model)
+    team_version: int | None = None  # the team's version to run (--team-version)
 
 
 def read_file(path: str) -> FileIn:
@@ -79,6 +80,7 @@ def create_run(
     task: str | None = None,
     files: list[FileIn] | None = None,
     model_override: dict[str, Any] | None = None,
+    team_version: int | None = None,
 ) -> str:
     """POST /api/runs for the team (an id, or a team's name); the run's WebSocket URL. With `task`
     the run starts at once, with its files: the server checks them before it creates the run, so a
@@ -86,9 +88,9 @@ def create_run(
     parts = urlsplit(server)
     base = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     headers = {"Authorization": f"Bearer {token}"}
-    body: dict[str, Any] = {}
+    body: dict[str, Any] = {"team_version": team_version}
     if task is not None:
-        body = {"task": task, "files": [f.model_dump() for f in files or []], "model_override": model_override}
+        body |= {"task": task, "files": [f.model_dump() for f in files or []], "model_override": model_override}
     try:
         with httpx.Client(base_url=base, headers=headers, timeout=httpx.Timeout(60.0), trust_env=False) as http:
             team_id = int(team) if team.isdigit() else _team_named(http, team)
@@ -121,10 +123,15 @@ def _team_named(http: httpx.Client, name: str) -> int:
 
 
 def _detail(response: httpx.Response) -> str:
+    """The error's detail and each field it names ("team_version: team 3 has no version 9")."""
     try:
-        return str(response.json().get("detail", response.text))
+        body = response.json()
     except ValueError:
         return response.text[:200]
+    errors = body.get("errors") if isinstance(body, dict) else None
+    fields = [f"{e.get('path')}: {e.get('message')}" for e in errors or [] if isinstance(e, dict)]
+    detail = str(body.get("detail", response.text)) if isinstance(body, dict) else response.text[:200]
+    return "; ".join([detail, *fields])
 
 
 class PlaygroundClient:
@@ -196,11 +203,14 @@ class PlaygroundClient:
                     task=options.task,
                     files=options.files,
                     model_override=options.model_override,
+                    team_version=options.team_version,
                 )
                 self.started, options.files = True, []
                 return url
         if options.team is not None:
-            return await asyncio.to_thread(create_run, options.server, options.token, options.team)
+            return await asyncio.to_thread(
+                create_run, options.server, options.token, options.team, team_version=options.team_version
+            )
         parts = urlsplit(self.options.server)
         if parts.scheme not in ("ws", "wss") or "/runs/" not in parts.path:
             raise ClientError("--server must be ws://HOST/runs/<id>, or http://HOST together with --team")
@@ -301,6 +311,7 @@ class PlaygroundClient:
                     task=self.options.task,
                     files=self.options.files,
                     model_override=self.options.model_override,
+                    team_version=self.options.team_version,
                 )
             )
         elif self.options.interactive:
@@ -316,7 +327,13 @@ class PlaygroundClient:
             if task is None:
                 return
         await self.send(
-            self._frame(StartFrame, task=task, files=self.options.files, model_override=self.options.model_override)
+            self._frame(
+                StartFrame,
+                task=task,
+                files=self.options.files,
+                model_override=self.options.model_override,
+                team_version=self.options.team_version,
+            )
         )
 
     def _answer_later(self, frame: dict[str, Any]) -> None:

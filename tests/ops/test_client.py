@@ -11,7 +11,9 @@ from typing import Any
 import pexpect
 import pytest
 
+from agents_app.config import TeamConfig
 from agents_app.models import Team
+from agents_app.services import team_create, team_update
 from runs.models import Run
 from tests.integration.stack import free_port, wait_http
 from tests.ops.conftest import ROOT, subprocess_env
@@ -62,6 +64,39 @@ def test_scripted_run_to_completion_of_a_team_given_by_name(server: str, alice: 
     assert run.status == "complete" and run.task == "A poem"
     for message in run.messages.exclude(source="user"):
         assert done.stdout.count(message.content.splitlines()[0][:60]) == 1  # each message once
+
+
+def test_team_version_runs_that_version_of_the_team(server: str, alice: Any, alice_token: str) -> None:
+    writers = team_create(owner=alice, config=TeamConfig.model_validate(gallery_config("writer_critic")))
+    first = writers.config
+    writers = team_update(team=writers, author=alice, config=TeamConfig.model_validate(gallery_config("calculator")))
+    assert writers.version == 2
+    done = subprocess.run(
+        client(
+            *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token),
+            *("--team-version", "1", "-m", "A poem"),
+        ),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = Run.objects.get(owner=alice)
+    assert run.team_version == 1 and run.team_config == first and run.status == "complete"
+    assert "APPROVE" in done.stdout  # the writer and critic of version 1, not the calculator of version 2
+
+    refused = subprocess.run(
+        client(*("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "--team-version", "9")),
+        cwd=ROOT,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    said = " ".join((refused.stdout + refused.stderr).split())  # the console wraps long lines
+    assert refused.returncode != 0 and "team_version: team" in said and "has no version 9" in said
 
 
 def test_input_request_is_answered_at_the_prompt(server: str, alice: Any, alice_token: str) -> None:

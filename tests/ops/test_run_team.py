@@ -11,9 +11,12 @@ from typing import Any
 import pexpect
 import pytest
 
+from agents_app.config import TeamConfig
+from agents_app.services import team_create, team_update
 from runs.models import Run
 from tests.autogen.documents import FIXTURES as AUTOGEN_FIXTURES
 from tests.ops.conftest import ROOT, subprocess_env
+from tests.runs.conftest import gallery_config
 from tests.support.fake_openai import FakeOpenAIThread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -140,3 +143,19 @@ def test_file_goes_with_the_task_and_a_disguised_one_is_refused(alice: Any, tmp_
     child.expect("cat.png: its content is application/x-executable, which is not an allowed type")
     assert finish(child) != 0
     assert Run.objects.count() == 1
+
+
+def test_team_version_runs_that_version_of_a_saved_team(alice: Any) -> None:
+    writers = team_create(owner=alice, config=TeamConfig.model_validate(gallery_config("writer_critic")))
+    first = writers.config
+    team_update(team=writers, author=alice, config=TeamConfig.model_validate(gallery_config("calculator")))
+    child = run_team(str(writers.id), "A poem", "--team-version", "1")
+    child.expect("Run complete")
+    assert finish(child) == 0, child.before
+    run = Run.objects.get(owner=alice)
+    assert run.team_version == 1 and run.team_config == first
+
+    child = run_team(str(writers.id), "A poem", "--team-version", "7")
+    child.expect("has no version 7")
+    assert finish(child) != 0
+    assert Run.objects.filter(owner=alice).count() == 1  # the refused run was not kept

@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.cli.client import ClientError, Options, PlaygroundClient, read_file
-from runs.cli.options import add_model_options, model_override
+from runs.cli.options import add_model_options, add_version_option, model_override
 
 
 class Command(BaseCommand):
@@ -38,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--file", action="append", default=[], metavar="PATH",
                             help="attach a file to the task (repeatable)")  # fmt: skip
         add_model_options(parser)
+        add_version_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["token"]:
@@ -57,6 +58,7 @@ class Command(BaseCommand):
                 max_reconnects=options["max_reconnects"],
                 files=files,
                 model_override=model_override(options),
+                team_version=options["team_version"],
             )
         )
         code = asyncio.run(client.main())

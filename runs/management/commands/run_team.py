@@ -30,7 +30,7 @@ from agents_app.config import ConfigErrorItem, TeamConfigError
 from agents_app.selectors import visible_teams
 from providers.resolve import adopt_providers
 from runs import attachments, events, execution, loops, services
-from runs.cli.options import add_model_options, model_override
+from runs.cli.options import add_model_options, add_version_option, model_override
 from runs.cli.terminal import Renderer, ainput, exit_code
 from runs.models import Message, Run, RunStatus
 from webhooks import background
@@ -54,6 +54,7 @@ class Command(BaseCommand):
             help="stop reason stored when you press Ctrl-C",
         )
         add_model_options(parser)
+        add_version_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console()
@@ -68,7 +69,11 @@ class Command(BaseCommand):
         with loops.driven_here(local.note_dispatch):
             try:
                 services.run_start(
-                    run_id=run.id, task=options["task"], files=files, model_override=model_override(options)
+                    run_id=run.id,
+                    task=options["task"],
+                    files=files,
+                    team_version=options["team_version"],
+                    model_override=model_override(options),
                 )
             except (services.TooManyActiveRuns, attachments.AttachmentError) as exc:
                 run.delete()  # nothing was started: leave no empty run behind
