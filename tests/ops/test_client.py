@@ -88,7 +88,9 @@ def test_team_version_runs_that_version_of_the_team(server: str, alice: Any, ali
     assert "APPROVE" in done.stdout  # the writer and critic of version 1, not the calculator of version 2
 
     refused = subprocess.run(
-        client(*("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "--team-version", "9")),
+        client(
+            *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "--team-version", "9")
+        ),
         cwd=ROOT,
         env=subprocess_env(),
         capture_output=True,
