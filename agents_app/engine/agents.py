@@ -65,8 +65,10 @@ class AssistantAgent:
         self._tools = [registry.openai_schema(t) for t in config.tools if registry.get(t) is not None]
         self._tools += [_handoff_schema(h) for h in config.handoffs]
         self._mcp_servers = list(mcp_servers)
-        # Listed at the first model call of each execution (listing needs the server, and await).
+        # Listed at the first model call of each execution (listing needs the server, and await), and
+        # again once the loop's sessions moved on (a server reconnected, or said its tools changed).
         self._mcp_tools: dict[str, tuple[McpServerSpec, McpTool]] | None = None
+        self._mcp_generation = -1
 
     async def _offered_tools(self) -> list[dict[str, Any]]:
         """The registered tools and handoffs, then the MCP servers' tools (McpServerError if one is down)."""
@@ -76,10 +78,11 @@ class AssistantAgent:
         return [*self._tools, *(_mcp_schema(name, tool) for name, (_, tool) in mcp.items())]
 
     async def _list_mcp_tools(self) -> dict[str, tuple[McpServerSpec, McpTool]]:
-        if self._mcp_tools is None:
+        sessions = mcp_sessions()
+        if self._mcp_tools is None or self._mcp_generation != sessions.generation:
+            self._mcp_generation = sessions.generation
             taken = {t["function"]["name"] for t in self._tools}
             listed: dict[str, tuple[McpServerSpec, McpTool]] = {}
-            sessions = mcp_sessions()
             for spec in self._mcp_servers:
                 for tool in await sessions.tools(spec):
                     # Two servers may both have a `search`: the later one is offered as server__tool.
@@ -100,52 +103,63 @@ class AssistantAgent:
         """Yield this turn's chunks and stored messages; `started` = this turn's messages already stored.
         `span` (the turn's) is the parent of the spans of its model and tool calls."""
         turn = list(started)
-        while True:
-            last = turn[-1] if turn else None
-            request, decisions = _open_request(turn)
-            if request is not None:
-                # Calls are put to a person one at a time, in order; they run once all are decided.
-                asked = await self._approval_needed(request, decisions)
-                if asked is not None:
-                    yield asked
-                    return
-                executed = await self._execute(request, decisions, cancel, span)
-                turn.append(executed)
-                yield executed
-                continue
-            tools: list[dict[str, Any]] | None = await self._offered_tools() or None
-            reflecting = False
-            if isinstance(last, ToolCallExecutionEvent):
-                final = self._after_tools(_open_request(turn[:-1])[0], last, turn)
-                if final is not None:
-                    if isinstance(final, HandoffMessage):
-                        self._record_handoff(final, span)
-                    yield final
-                    return
-                if sum(isinstance(m, ToolCallRequestEvent) for m in turn) >= self.config.max_tool_iterations:
-                    tools, reflecting = None, True  # the model answers from the results
-            result: CreateResult | None = None
-            call = self.tracer.start("model", f"chat {self.config.model.model}", span)
-            call.attributes.update(model_attributes(self.config.model, self.name, self.config.model_client_stream))
-            async for item in self._model_call([*before, *turn], tools, cancel, call):
-                if isinstance(item, CreateResult):
-                    result = item
-                else:
-                    yield item
-            assert result is not None
-            # Calls to tools the agent lacks still go through, to fail visibly as error results.
-            if result.tool_calls and not reflecting:
-                request_event = ToolCallRequestEvent(
-                    source=self.name, content=result.tool_calls, models_usage=result.usage
-                )
-                call.produced = request_event
-                turn.append(request_event)
-                yield request_event
-                continue
-            message = TextMessage(source=self.name, content=result.content, models_usage=result.usage)
-            call.produced = message
-            yield message
-            return
+        # Calls that need no approval start as soon as the model asks for them, while the caller
+        # stores the request: a call's latency is then the longer of the two, not their sum.
+        early: _Started | None = None
+        try:
+            while True:
+                last = turn[-1] if turn else None
+                request, decisions = _open_request(turn)
+                if request is not None:
+                    if early is None:
+                        # Calls are put to a person one at a time, in order; they run once all are decided.
+                        asked = await self._approval_needed(request, decisions)
+                        if asked is not None:
+                            yield asked
+                            return
+                    running, early = early, None
+                    executed = await self._execute(request, decisions, cancel, span, running)
+                    turn.append(executed)
+                    yield executed
+                    continue
+                tools: list[dict[str, Any]] | None = await self._offered_tools() or None
+                reflecting = False
+                if isinstance(last, ToolCallExecutionEvent):
+                    final = self._after_tools(_open_request(turn[:-1])[0], last, turn)
+                    if final is not None:
+                        if isinstance(final, HandoffMessage):
+                            self._record_handoff(final, span)
+                        yield final
+                        return
+                    if sum(isinstance(m, ToolCallRequestEvent) for m in turn) >= self.config.max_tool_iterations:
+                        tools, reflecting = None, True  # the model answers from the results
+                result: CreateResult | None = None
+                call = self.tracer.start("model", f"chat {self.config.model.model}", span)
+                call.attributes.update(model_attributes(self.config.model, self.name, self.config.model_client_stream))
+                async for item in self._model_call([*before, *turn], tools, cancel, call):
+                    if isinstance(item, CreateResult):
+                        result = item
+                    else:
+                        yield item
+                assert result is not None
+                # Calls to tools the agent lacks still go through, to fail visibly as error results.
+                if result.tool_calls and not reflecting:
+                    request_event = ToolCallRequestEvent(
+                        source=self.name, content=result.tool_calls, models_usage=result.usage
+                    )
+                    call.produced = request_event
+                    turn.append(request_event)
+                    if await self._approval_needed(request_event, {}) is None:
+                        early = self._start_calls(request_event, {}, span)
+                    yield request_event
+                    continue
+                message = TextMessage(source=self.name, content=result.content, models_usage=result.usage)
+                call.produced = message
+                yield message
+                return
+        finally:
+            if early is not None:  # the caller closed the turn (a cancel, a failure storing the request)
+                early.abandon(self.tracer)
 
     def _after_tools(
         self, request: ToolCallRequestEvent | None, results: ToolCallExecutionEvent, turn: list[StoredMessage]
@@ -250,23 +264,32 @@ class AssistantAgent:
             return False  # the call fails as a result without the server anyway
         return mcp is not None and mcp[0].approval == "always"
 
+    def _start_calls(
+        self, request: ToolCallRequestEvent, decisions: dict[str, ToolApprovalEvent], parent: Span | None
+    ) -> _Started:
+        spans = [self._tool_span(c.id, c.name, parent) for c in request.content]
+        calls = asyncio.gather(*(self._decided(c, decisions.get(c.id)) for c in request.content))
+        return _Started(spans, calls)
+
     async def _execute(
         self,
         request: ToolCallRequestEvent,
         decisions: dict[str, ToolApprovalEvent],
         cancel: CancellationToken,
         parent: Span | None,
+        started: _Started | None = None,
     ) -> ToolCallExecutionEvent:
-        spans = [self._tool_span(c.id, c.name, parent) for c in request.content]
+        """The request's calls (`started` already, or now) and their results as one event."""
+        calls = started or self._start_calls(request, decisions, parent)
         try:
             with cancel.interruptible():
-                results = await asyncio.gather(*(self._decided(c, decisions.get(c.id)) for c in request.content))
-        except Cancelled:
-            for span in spans:
-                self.tracer.end(span, "cancelled")
+                # Shielded: the calls may have started outside this scope; a cancel ends them below.
+                results = await asyncio.shield(calls.results)
+        except BaseException:  # Cancelled, or the turn closed around it
+            calls.abandon(self.tracer)
             raise
         event = ToolCallExecutionEvent(source=self.name, content=list(results))
-        for span, result in zip(spans, results, strict=True):
+        for span, result in zip(calls.spans, results, strict=True):
             span.produced = event
             self.tracer.end(span, result.content if result.is_error else "")
         return event
@@ -337,6 +360,25 @@ class AssistantAgent:
             return FunctionExecutionResult(call_id, name, f"Error: arguments are not valid JSON: {exc}", True)
         except ToolCallError as exc:
             return FunctionExecutionResult(call_id, name, f"Error: {exc}", True)
+
+
+class _Started:
+    """A request's calls, running, and their spans."""
+
+    __slots__ = ("results", "spans")
+
+    def __init__(self, spans: list[Span], results: asyncio.Future[list[FunctionExecutionResult]]) -> None:
+        self.spans = spans
+        self.results = results
+
+    def abandon(self, tracer: Tracer) -> None:
+        """Cancel the calls still running and end their spans as cancelled."""
+        if not self.results.done():
+            self.results.cancel()
+        elif not self.results.cancelled():
+            self.results.exception()  # retrieved, so asyncio does not log it as never retrieved
+        for span in self.spans:
+            tracer.end(span, "cancelled")
 
 
 class _KeepMissing(dict[str, str]):

@@ -6,6 +6,10 @@ spawned once per worker loop, not per call or per run. A session whose server di
 ended, or a call found the connection closed) is replaced at the next use. A call that hangs past
 the server's timeout, fails, or loses its server becomes an error result for the model; the run
 goes on. `aclose_mcp_sessions()` closes the running loop's sessions and their child processes.
+
+A server whose tools change tells its clients so: a `notifications/tools/list_changed` on a
+handshake-era connection, an event of a `subscriptions/listen` stream on a 2026-07-28 one. Either
+way the session lists its tools again, and the runs' next model call offers the new list.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from typing import Any, Literal
 
 import anyio
 import httpx2
-from anyio.abc import ObjectReceiveStream
+from anyio.abc import ObjectReceiveStream, TaskStatus
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import ListenNotSupportedError
 from mcp_types import (
     CONNECTION_CLOSED,
     AudioContent,
@@ -35,7 +40,9 @@ from mcp_types import (
     ResourceLink,
     TextContent,
     TextResourceContents,
+    ToolListChangedNotification,
 )
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agents_app.engine.errors import EngineError
 
@@ -45,6 +52,9 @@ Transport = Literal["stdio", "http"]
 Approval = Literal["never", "always"]
 # Images a tool returns are kept for the UI (stored as attachments by runs); past this they are only named.
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# How the client negotiates the protocol version ("auto": the newest both sides speak); the tests pin
+# "legacy" to check what a handshake-era server does.
+CLIENT_MODE: Literal["auto", "legacy"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +134,13 @@ class _EofWatch(ObjectReceiveStream[Any]):
 class _Connection:
     """One live client session, entered and exited by its own task (anyio scopes must be)."""
 
-    def __init__(self, spec: McpServerSpec) -> None:
+    def __init__(self, spec: McpServerSpec, changed: Callable[[], None] = lambda: None) -> None:
         self.spec = spec
         self.alive = False
         self.tools: list[McpTool] = []
         self.client: Client | None = None
+        self._changed = changed  # told when `tools` is replaced by a new listing
+        self._stale = asyncio.Event()  # the server said its tools changed
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -147,11 +159,15 @@ class _Connection:
 
     async def _hold(self, ready: asyncio.Future[None]) -> None:
         try:
-            async with Client(_transport(self.spec, self._gone)) as client:
+            client = Client(_transport(self.spec, self._gone), mode=CLIENT_MODE, message_handler=self._on_message)
+            async with client, anyio.create_task_group() as group:
+                await group.start(self._listen, client)  # before listing: a change in between is not missed
                 self.tools = await _list_tools(client, self.spec)
                 self.client, self.alive = client, True
                 ready.set_result(None)
+                group.start_soon(self._relist_when_stale, client)
                 await self._stop.wait()
+                group.cancel_scope.cancel()
         except Exception as exc:  # noqa: BLE001 - the caller of open() gets it as McpServerError
             if not ready.done():
                 ready.set_exception(McpServerError(self.spec.name, _describe(exc)))
@@ -161,6 +177,44 @@ class _Connection:
             self.alive, self.client = False, None
             if not ready.done():
                 ready.set_exception(McpServerError(self.spec.name, "the session closed while connecting"))
+
+    async def _on_message(self, message: Any) -> None:
+        """The session's notifications: a handshake-era server's tools/list_changed marks the list stale
+        (listed again by `_relist_when_stale`: a request sent from here would wait on this very reader)."""
+        if isinstance(message, ToolListChangedNotification):
+            self._stale.set()
+
+    async def _listen(self, client: Client, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """On a 2026-07-28 connection, the server's tool changes come on a subscriptions/listen stream
+        (started once the server acknowledged it; a handshake-era server notifies `_on_message`)."""
+        capability = client.server_capabilities.tools
+        if client.protocol_version not in MODERN_PROTOCOL_VERSIONS or capability is None or not capability.list_changed:
+            task_status.started()
+            return
+        started = False
+        try:
+            async with client.listen(tools_list_changed=True) as events:
+                task_status.started()
+                started = True
+                async for _ in events:
+                    self._stale.set()
+        except (ListenNotSupportedError, MCPError, RuntimeError, TimeoutError) as exc:
+            # Without the stream the tools stay as listed: the session itself is still good.
+            logger.warning("MCP server %r: not following tool changes: %s", self.spec.name, _describe(exc))
+        if not started:
+            task_status.started()
+
+    async def _relist_when_stale(self, client: Client) -> None:
+        while True:
+            await self._stale.wait()
+            self._stale.clear()
+            try:
+                self.tools = await _list_tools(client, self.spec, refresh=True)
+            except Exception as exc:  # noqa: BLE001 - the previous list stays; a dead server is replaced anyway
+                logger.warning("MCP server %r: could not list its changed tools: %s", self.spec.name, _describe(exc))
+                continue
+            logger.info("MCP server %r: tools changed, now %d", self.spec.name, len(self.tools))
+            self._changed()
 
     def _gone(self) -> None:
         self.alive = False
@@ -193,11 +247,12 @@ def _transport(spec: McpServerSpec, gone: Callable[[], None]) -> AbstractAsyncCo
     return watched()
 
 
-async def _list_tools(client: Client, spec: McpServerSpec) -> list[McpTool]:
+async def _list_tools(client: Client, spec: McpServerSpec, refresh: bool = False) -> list[McpTool]:
+    """`refresh`: past the SDK's response cache (the server said the list changed)."""
     tools: list[McpTool] = []
     cursor: str | None = None
     for _ in range(100):  # a paginator that never ends cannot hang the run
-        page = await client.list_tools(cursor=cursor)
+        page = await client.list_tools(cursor=cursor, cache_mode="refresh" if refresh else "use")
         for tool in page.tools:
             if spec.tools is None or tool.name in spec.tools:
                 schema = dict(tool.input_schema or {"type": "object", "properties": {}})
@@ -225,6 +280,8 @@ class McpSessions:
     def __init__(self) -> None:
         self._connections: dict[str, _Connection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Counts new sessions and changed tool lists: an agent lists its tools again when it moved.
+        self.generation = 0
 
     async def connection(self, spec: McpServerSpec) -> _Connection:
         async with self._locks.setdefault(spec.name, asyncio.Lock()):
@@ -234,10 +291,14 @@ class McpSessions:
             if current is not None:  # died, or the operator changed the server
                 self._connections.pop(spec.name, None)
                 await current.close()
-            connection = _Connection(spec)
+            connection = _Connection(spec, self._tools_changed)
             await connection.open()
             self._connections[spec.name] = connection
+            self.generation += 1
             return connection
+
+    def _tools_changed(self) -> None:
+        self.generation += 1
 
     async def tools(self, spec: McpServerSpec) -> list[McpTool]:
         return list((await self.connection(spec)).tools)

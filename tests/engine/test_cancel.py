@@ -177,3 +177,111 @@ async def test_cancel_from_another_thread() -> None:
             threading.Timer(0.01, token.cancel, args=("from a thread",)).start()
     result = Run(events)
     assert result.messages[0].content == "word0 " and result.result.stop_reason == "from a thread"
+
+
+def _waiting_tool_team(tools: ToolRegistry, **agent: Any) -> TeamConfig:
+    return TeamConfig.model_validate(
+        {
+            "kind": "round_robin",
+            "participants": [assistant("a", {"tool_calls": [{"name": "slow"}]}, "done", tools=["slow"], **agent)],
+            "max_turns": 1,
+        }
+    )
+
+
+async def test_a_call_runs_while_its_request_is_being_stored_and_its_result_follows_it() -> None:
+    # The caller stores each message before asking for the next: a call that needs no approval
+    # starts as soon as the model asked for it, so storing the request no longer adds to its latency.
+    tools = ToolRegistry()
+    ran = asyncio.Event()
+
+    @tools.register
+    async def slow() -> str:
+        ran.set()
+        return "ok"
+
+    events: list[Any] = []
+    async for event in TeamRunner(_waiting_tool_team(tools), env={}, registry=tools).run(
+        [task()], cancel=CancellationToken()
+    ):
+        events.append(event)
+        if getattr(event, "type", "") == "ToolCallRequestEvent":
+            await asyncio.wait_for(ran.wait(), 5)  # "storing" it: the call already ran meanwhile
+    result = Run(events)
+    types = [m.type for m in result.messages]
+    assert types == ["ToolCallRequestEvent", "ToolCallExecutionEvent", "ToolCallSummaryMessage"]
+    assert result.messages[1].content[0].content == "ok"
+
+
+async def test_a_call_that_needs_approval_does_not_start_before_the_decision() -> None:
+    tools = ToolRegistry()
+    ran = asyncio.Event()
+
+    @tools.register
+    async def slow() -> str:
+        ran.set()
+        return "ok"
+
+    events: list[Any] = []
+    async for event in TeamRunner(_waiting_tool_team(tools, tool_approval="always"), env={}, registry=tools).run(
+        [task()], cancel=CancellationToken()
+    ):
+        events.append(event)
+        if getattr(event, "type", "") == "ToolCallRequestEvent":
+            await asyncio.sleep(0.05)
+    assert not ran.is_set()
+    assert [type(e).__name__ for e in events if type(e).__name__ != "MessageChunk"][-2:] == [
+        "ApprovalRequest",
+        "TaskResult",
+    ]
+
+
+async def test_a_stop_while_the_request_is_being_stored_cancels_the_call_already_running() -> None:
+    tools = ToolRegistry()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    @tools.register
+    async def slow() -> str:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    token = CancellationToken()
+    events: list[Any] = []
+    async for event in TeamRunner(_waiting_tool_team(tools), env={}, registry=tools).run([task()], cancel=token):
+        events.append(event)
+        if getattr(event, "type", "") == "ToolCallRequestEvent":
+            await asyncio.wait_for(started.wait(), 5)
+            token.cancel("user pressed stop")  # from the caller, between two events: no scope is active
+    assert await wait_until(cancelled.is_set)
+    result = Run(events)
+    assert [m.type for m in result.messages] == ["ToolCallRequestEvent"]
+    assert result.result.outcome == "cancelled" and result.result.stop_reason == "user pressed stop"
+
+
+async def test_closing_the_run_while_the_request_is_being_stored_cancels_the_call() -> None:
+    # A caller that fails to store the request closes the run: the call must not outlive it.
+    tools = ToolRegistry()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    @tools.register
+    async def slow() -> str:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    events = TeamRunner(_waiting_tool_team(tools), env={}, registry=tools).run([task()], cancel=CancellationToken())
+    async for event in events:
+        if getattr(event, "type", "") == "ToolCallRequestEvent":
+            await asyncio.wait_for(started.wait(), 5)
+            break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert await wait_until(cancelled.is_set)

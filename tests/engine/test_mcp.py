@@ -20,6 +20,7 @@ from agents_app.engine import (
     TextMessage,
     ToolCallExecutionEvent,
 )
+from agents_app.engine import mcp as mcp_module
 from agents_app.engine.mcp import McpServerSpec, McpSessions, aclose_mcp_sessions, mcp_sessions
 from tests.engine.helpers import Run, assistant, task, team
 from tests.support.mcp_servers import children, command_line, http_server, stdio_spec, time_server_spec
@@ -180,3 +181,41 @@ async def test_a_server_that_asks_for_approval_suspends_with_its_schema(sessions
     run = Run([e async for e in runner.run([task()], cancel=CancellationToken())])
     executed = next(m for m in run.messages if isinstance(m, ToolCallExecutionEvent))
     assert executed.content[0].content == "3"  # the agent's own policy wins over the server's
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_tool_the_server_adds_at_runtime_is_listed_and_offered_at_the_next_model_call(
+    sessions: McpSessions, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "auto" negotiates 2026-07-28 (the change comes on a subscriptions/listen stream); "legacy" the
+    # handshake era (a notifications/tools/list_changed notification). The worker's list follows both.
+    monkeypatch.setattr(mcp_module, "CLIENT_MODE", mode)
+    spec = stdio_spec()
+    assert "late" not in {t.name for t in await sessions.tools(spec)}
+    before = sessions.generation
+    assert (await sessions.call(spec, "grow", {"name": "late"})).content == "added late"
+    await _until(lambda: sessions.generation > before, "the changed tools to be listed again")
+    late = {t.name: t for t in await sessions.tools(spec)}["late"]
+    assert late.description == "Added at runtime as late." and late.input_schema["required"] == ["text"]
+    assert (await sessions.call(spec, "late", {"text": "hi"})).content == "late: hi"
+
+
+async def test_a_run_calls_a_tool_its_server_added_during_the_run(sessions: McpSessions) -> None:
+    # The first turn's call adds `later`; the agent's next model call is offered it and it runs.
+    grow = {"tool_calls": [{"name": "grow", "arguments": {"name": "later"}}]}
+    call = {"tool_calls": [{"name": "later", "arguments": {"text": "from the run"}}]}
+    config = team("round_robin", [assistant("worker", grow, call, mcp_servers=["testsrv"])], max_turns=2)
+    runner = TeamRunner(config, mcp_servers={"testsrv": stdio_spec()})
+    agent = runner.agents["worker"]
+    events = []
+    async for event in runner.run([task()], cancel=CancellationToken()):
+        events.append(event)
+        if isinstance(event, ToolCallExecutionEvent) and event.content[0].name == "grow":
+            await _until(lambda: any(t.name == "later" for t in sessions._connections["testsrv"].tools), "later")
+    run = Run(events)
+    results = [m.content[0] for m in run.messages if isinstance(m, ToolCallExecutionEvent)]
+    assert [(r.name, r.content, r.is_error) for r in results] == [
+        ("grow", "added later", False),
+        ("later", "later: from the run", False),
+    ]
+    assert "later" in {t["function"]["name"] for t in await agent._offered_tools()}

@@ -115,7 +115,7 @@ def test_admin_is_for_staff_and_shows_health(admin_client: Client, alice: Any, c
     listed = admin_client.post(
         "/admin/mcp_servers/mcpserver/", {"action": "list_tools", "_selected_action": [server.pk]}, follow=True
     )
-    assert b"8 tools: echo, add, weather" in listed.content
+    assert b"9 tools: echo, add, weather" in listed.content
     page = admin_client.get("/admin/mcp_servers/mcpserver/")
     assert b"ok (" in page.content and b"red_pixel" in page.content
     alice.is_staff = True
