@@ -4,11 +4,19 @@ import json
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from agents_app.config import TeamConfigError
+from agents_app.engine import events
 from playground.admin_mixins import OwnedAdmin
 from runs import services
 from runs.export import run_document, run_markdown
@@ -122,15 +130,63 @@ def export_markdown(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
     return _download("\n\n---\n\n".join(run_markdown(doc) for doc in docs), "text/markdown; charset=utf-8", name)
 
 
+class EstimatedCountPaginator(Paginator):
+    """Counts a list with no filter from PostgreSQL's statistics instead of COUNT(*): the exact count
+    of a million messages took 190 ms of every page of the admin's list. Filtered lists count exactly."""
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [query.model._meta.db_table]
+                )
+                row = cursor.fetchone()
+            if row is not None and row[0] > 10_000:  # small tables (and never analysed ones, -1) count exactly
+                return int(row[0])
+        return int(super().count)
+
+
+class QuickCheckbox(admin.ModelAdmin):
+    """The action checkbox of each row as the same HTML written out: Django renders a form widget through
+    the template engine for it, a third of rendering a page of 50 runs."""
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Any) -> SafeString:
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
+
+
+INLINE_MESSAGES = 100  # a run with more shows a link to its messages' list instead (a 2,000-message inline took 5 s)
+
+
 @admin.register(Run)
-class RunAdmin(OwnedAdmin):
+class RunAdmin(QuickCheckbox, OwnedAdmin):
     list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq", "cost")
     list_filter = ("status", "owner", "created_at")
-    search_fields = ("task", "stop_reason", "error", "owner__username", "team__name")
-    date_hierarchy = "created_at"
+    list_select_related = ("owner", "team")
+    # Over 10,000 runs every query of the list scans the table: one for the page, one for its count (not a
+    # second one for the unfiltered total, nor two for a date hierarchy), and 50 rows to render, not 100.
+    list_per_page = 50
+    show_full_result_count = False
+    search_fields = ("task", "error", "=owner__username", "=team__name")
     actions = [request_stop, retry, export_json, export_markdown]
     inlines = [MessageInline]
-    readonly_fields = ["trace_summary", "cost_per_agent", *(f.name for f in Run._meta.fields)]
+    readonly_fields = ["trace_summary", "cost_per_agent", "messages_link", *(f.name for f in Run._meta.fields)]
+
+    def get_inlines(self, request: HttpRequest, obj: Run | None) -> list[type[admin.options.InlineModelAdmin]]:
+        return list(self.inlines) if obj is None or obj.last_seq <= INLINE_MESSAGES else []
+
+    @admin.display(description="messages")
+    def messages_link(self, obj: Run) -> str:
+        url = reverse("admin:runs_message_changelist") + f"?run__id__exact={obj.id}"
+        return format_html('<a href="{}">{} messages</a>', url, obj.last_seq)
 
     @admin.display(description="task")
     def task_short(self, obj: Run) -> str:
@@ -170,11 +226,44 @@ class RunAdmin(OwnedAdmin):
         services.runs_delete(runs=queryset)
 
 
+class MessageTypeFilter(admin.SimpleListFilter):
+    """The engine's message types as the choices: Django's own filter read them with a SELECT DISTINCT over
+    every message (160 ms at a million)."""
+
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, name) for name in MESSAGE_TYPES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
+MESSAGE_TYPES = sorted(
+    cls.__name__
+    for cls in (
+        events.TextMessage,
+        events.MultiModalMessage,
+        events.HandoffMessage,
+        events.StopMessage,
+        events.ToolCallSummaryMessage,
+        events.ToolCallRequestEvent,
+        events.ToolCallExecutionEvent,
+        events.ToolApprovalEvent,
+        events.SelectSpeakerEvent,
+        events.UserInputRequestedEvent,
+    )
+)
+
+
 @admin.register(Message)
-class MessageAdmin(MessageCost, OwnedAdmin):
+class MessageAdmin(QuickCheckbox, MessageCost, OwnedAdmin):
     owner_field = "run__owner"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     list_display = ("run", "seq", "source", "type", "partial", "created_at", "cost")
-    list_filter = ("type", "partial", "created_at")
+    list_filter = (MessageTypeFilter, "partial", "created_at")
     search_fields = ("source", "run__task")
     readonly_fields = ("run", "seq", "source", "type", "content", "models_usage", "metadata", "partial", "created_at")
 

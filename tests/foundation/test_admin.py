@@ -152,3 +152,52 @@ def test_run_admin_shows_cost_per_run_agent_and_message(client: Client, django_u
     assert "<th>writer</th><td>0.010000</td>" in body and "<th>critic</th><td>0.002500</td>" in body
     assert "0.010000" in client.get("/admin/runs/message/").content.decode()
     assert "0.012500" in client.get("/admin/runs/run/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_long_run_links_to_its_messages_instead_of_listing_them(
+    client: Client, django_user_model: Any, alice: Any
+) -> None:
+    from runs.admin import INLINE_MESSAGES
+
+    long_run, short_run = make_run(alice, "complete"), make_run(alice, "complete")
+    count = INLINE_MESSAGES + 1
+    Message.objects.bulk_create(
+        [Message(run=long_run, seq=s, source="w", content=f"m-{s}-x") for s in range(1, 1 + count)]
+    )
+    Run.objects.filter(id=long_run.id).update(last_seq=count)
+    services.message_append(run_id=short_run.id, source="w", type="TextMessage", content="short-one")
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    page = client.get(f"/admin/runs/run/{long_run.id}/change/").content.decode()
+    assert "m-1-x" not in page and f"?run__id__exact={long_run.id}" in page and f"{count} messages" in page
+    assert "short-one" in client.get(f"/admin/runs/run/{short_run.id}/change/").content.decode()
+    listed = client.get(f"/admin/runs/message/?run__id__exact={long_run.id}").content.decode()
+    assert listed.count('class="action-select"') == 100  # that run's messages only, a page of them
+
+
+@pytest.mark.django_db
+def test_run_admin_searches_task_error_and_exact_owner(
+    client: Client, django_user_model: Any, alice: Any, bob: Any
+) -> None:
+    mine = make_run(alice, "complete", task="summarise the quarterly report")
+    failed = make_run(bob, "error", task="other", error="Model call failed: quota")
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+
+    def found(term: str) -> set[int]:
+        body = client.get("/admin/runs/run/", {"q": term}).content.decode()
+        return {run.id for run in (mine, failed) if f"/admin/runs/run/{run.id}/change/" in body}
+
+    assert found("quarterly") == {mine.id}
+    assert found("quota") == {failed.id}
+    assert found("bob") == {failed.id} and found("bo") == set()  # owners by their exact name
+
+
+@pytest.mark.django_db
+def test_message_admin_filters_by_type(client: Client, django_user_model: Any, alice: Any) -> None:
+    run = make_run(alice, "complete")
+    services.message_append(run_id=run.id, source="w", type="TextMessage", content="plain")
+    services.message_append(run_id=run.id, source="w", type="HandoffMessage", content="over", target="b")
+    client.force_login(django_user_model.objects.create_superuser("root", password="root-password-1"))
+    page = client.get("/admin/runs/message/", {"type": "HandoffMessage"}).content.decode()
+    assert "?type=ToolCallRequestEvent" in page  # every engine type is a choice, read from no table
+    assert page.count('class="action-select"') == 1
