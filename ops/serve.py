@@ -14,7 +14,10 @@ That limit defaults to WS_MAX_START_FRAME_BYTES here, so a `start` frame carryin
 through; the application holds every other frame to WS_MAX_FRAME_BYTES.
 
 Daphne looks at every connection once a second to reap finished applications; here only the
-connections that closed or whose application ended are looked at (idle sockets cost nothing then).
+connections that closed or whose application ended are looked at. Its timeout check (connect and
+HTTP timeouts, the WebSocket's ping when the client has been silent for --ping-interval) walks a
+fifth of the connections every 2 s instead of all of them: each is checked every 10 s, so a ping
+goes out 20-30 s after the client's last message instead of 20-22 s.
 SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it exits (investigation).
 """
 
@@ -31,6 +34,7 @@ from twisted.internet import defer, reactor
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5
 CLOSE_HANDSHAKE_SECONDS = 10
+TIMEOUT_SLICES = 5
 
 
 class GracefulServer(Server):
@@ -40,6 +44,7 @@ class GracefulServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._to_check: set[Any] = set()  # connections the application checker must look at
+        self._sweep = 0  # which slice of the connections the timeout checker looks at next
 
     def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
         queue = super().create_application(protocol, scope)
@@ -83,6 +88,13 @@ class GracefulServer(Server):
         # busy machine reads it, rather than having the TCP connection reset under its send.
         factory.setProtocolOptions(failByDrop=False, closeHandshakeTimeout=CLOSE_HANDSHAKE_SECONDS)
         self._ws_factory = factory
+
+    def timeout_checker(self) -> None:
+        protocols = list(self.connections)
+        self._sweep = (self._sweep + 1) % TIMEOUT_SLICES
+        for protocol in protocols[self._sweep :: TIMEOUT_SLICES]:
+            protocol.check_timeouts()
+        reactor.callLater(2, self.timeout_checker)  # type: ignore[arg-type]
 
     def kill_all_applications(self) -> Any:
         """Daphne's shutdown trigger: close the sockets first, let the frames leave, then cancel what is left."""

@@ -142,3 +142,25 @@ async def test_the_application_checker_looks_only_at_connections_that_closed_or_
     for event in ends.values():
         event.set()
     await asyncio.sleep(0.01)
+
+
+def test_the_timeout_checker_looks_at_each_connection_once_in_five_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from twisted.internet import reactor
+
+    from ops.serve import TIMEOUT_SLICES, GracefulServer
+
+    monkeypatch.setattr(reactor, "callLater", lambda *args, **kwargs: None)
+    checked: list[int] = []
+
+    class Connection:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def check_timeouts(self) -> None:
+            checked.append(self.n)
+
+    server = GracefulServer(application=None, endpoints=["tcp:port=0"])
+    server.connections = {Connection(n): {} for n in range(103)}
+    for _ in range(TIMEOUT_SLICES):
+        server.timeout_checker()
+    assert sorted(checked) == list(range(103))
