@@ -208,6 +208,7 @@ def _text_span(frames: list[Frame]) -> tuple[int, int, int, int] | None:
     return seq, attempt, start, end
 
 
+WATCHERS_PER_TURN = 100  # sockets written to before the relay lets the loop run others (about 2 ms)
 DELAY_PER_WATCHER = 50e-6  # seconds a relay lets frames gather per socket it writes to...
 MAX_DELAY = 0.05  # ...up to 20 writes a second to each socket
 MIN_DELAY = 0.0005  # below this, frames go out as they come
@@ -271,13 +272,15 @@ class Relay:
             # Frames only: the layer's reconnect notice also reaches each watcher's own channel.
             frames = [m for m in messages if m.get("type") == events.FRAME_EVENT]
             if frames:
-                self.deliver(frames)
+                await self.deliver(frames)
             self.delay = min(MAX_DELAY, len(self.watchers) * DELAY_PER_WATCHER)
 
-    def deliver(self, messages: list[dict[str, Any]]) -> None:
+    async def deliver(self, messages: list[dict[str, Any]]) -> None:
         batch = Batch([m["frame"] for m in messages])
         gone = []
-        for watcher in list(self.watchers):
+        for n, watcher in enumerate(list(self.watchers)):
+            if n and not n % WATCHERS_PER_TURN:
+                await asyncio.sleep(0)  # the loop's other sockets and runs between slices of a big audience
             try:
                 watcher.relayed(messages, batch)
             except Exception:  # one watcher's failure is its own: the others still get the frames

@@ -210,3 +210,23 @@ def test_the_socket_writer_keeps_bytes_in_order_when_the_kernel_takes_only_part(
     protocol.state = WebSocketProtocol.STATE_CLOSING
     assert not write(b"late")
     ours.close(), peer.close()
+
+
+async def test_an_audience_larger_than_a_turn_gets_every_frame_in_order() -> None:
+    run_id = 987656
+    probes = [Probe() for _ in range(fanout.WATCHERS_PER_TURN * 2 + 50)]
+    relay = None
+    for probe in probes:
+        relay = await fanout.relay_for(run_id, probe)
+    assert relay is not None
+    layer = get_channel_layer()
+    sent = [events.chunk_frame(run_id, 1, "writer", f"w{i} ", 3 * i) for i in range(50)]
+    for frame in sent:
+        await layer.group_send(events.run_group(run_id), {"type": events.FRAME_EVENT, "frame": frame})
+    async with asyncio.timeout(20):
+        while len(probes[-1].frames) < len(sent):
+            await asyncio.sleep(0.01)
+    assert all(probe.frames == sent for probe in probes)
+    for probe in probes:
+        relay.leave(probe)
+    await asyncio.gather(relay.task, return_exceptions=True)
