@@ -8,6 +8,8 @@ are deduplicated by `seq`, and a gap in the live stream is filled from the datab
 Live frames come from the run's relay in this process (runs.fanout), not through the consumer's
 own channel: `relayed` writes them at once when nothing else is being sent to the socket, and
 otherwise queues them for the consumer's turn (`_out`, one sender at a time keeps the order).
+A consumer opens a channel of its own only when it asks a worker for a snapshot (the answer's
+address): an idle socket holds no subscription, no queue and no task waiting on them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from urllib.parse import parse_qs
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from accounts.services import token_authenticate
@@ -72,12 +77,42 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.channel_name = ""  # opened when first needed (_own_channel)
+        self.channel_reader: asyncio.Task[None] | None = None
         # Held by whatever sends frames to the socket (an event's handler, the backlog's sender): live
         # frames that arrive meanwhile wait in `backlog`, so frames keep their order on the socket.
         self._out = asyncio.Lock()
         self.backlog: list[dict[str, Any]] = []  # live frame events not yet through the filter
         self.admitted: list[dict[str, Any] | Gap] = []  # through it, waiting to go out (a gap to fill)
         self.sender: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' AsyncConsumer.__call__, without the channel every consumer opens at once.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        try:
+            await await_many_dispatch([receive], self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            if self.channel_reader is not None:
+                self.channel_reader.cancel()  # the layer drops the channel (channels_redis unsubscribes)
+
+    async def _own_channel(self) -> str:
+        """This consumer's channel, for a worker's answer addressed to it alone."""
+        if not self.channel_name:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_reader = asyncio.create_task(self._read_channel(self.channel_name))
+        return self.channel_name
+
+    async def _read_channel(self, channel: str) -> None:
+        while True:
+            message = await self.channel_layer.receive(channel)
+            try:
+                await self.dispatch(message)
+            except Exception:
+                logger.exception("run %s: handling %s failed", getattr(self, "run_id", "?"), message.get("type"))
 
     async def connect(self) -> None:
         self.actions = set()
@@ -164,7 +199,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         for frame in result.frames:
             await self._forward(frame)
         if result.run.status in DRIVEN_STATUSES and self.watch.hold():
-            await events.request_snapshot(self.run_id, self.channel_name)
+            await events.request_snapshot(self.run_id, await self._own_channel())
             self.snapshot_timer = asyncio.create_task(self._snapshot_deadline())
 
     async def _snapshot_deadline(self) -> None:
@@ -390,6 +425,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         # The channel layer lost Redis for a while (playground.layers): what was published meanwhile
         # is gone, a run's end perhaps among it.
         await self._catch_up()
+
+    def relay_reconnected(self) -> None:
+        """The run's relay heard the layer's notice (runs.fanout): catch up in turn."""
+        if not self.closing:
+            task = asyncio.create_task(self.dispatch({"type": "layer.reconnected"}))
+            self.actions.add(task)
+            task.add_done_callback(self.actions.discard)
 
     async def _catch_up(self) -> None:
         """Send what the database has that this watcher lacks: messages, an input request, the end."""

@@ -30,6 +30,7 @@ from runs import events
 from runs.watch import Gap
 
 logger = logging.getLogger(__name__)
+RECONNECTED_EVENT = "layer.reconnected"  # playground.layers puts it into every channel of the process
 
 Frame = dict[str, Any]
 ENCODED_KEPT = 256  # frames remembered encoded: every watcher of a frame asks for it within a few frames
@@ -166,6 +167,8 @@ class Watcher(Protocol):
 
     def relayed(self, messages: list[dict[str, Any]], batch: Batch) -> None: ...
 
+    def relay_reconnected(self) -> None: ...
+
 
 class Batch:
     """Frame events read together from a run's group, and (computed once, for every watcher that wants
@@ -269,10 +272,13 @@ class Relay:
                 await asyncio.sleep(self.delay)
             if ready is not None:
                 messages += ready(channel)
-            # Frames only: the layer's reconnect notice also reaches each watcher's own channel.
             frames = [m for m in messages if m.get("type") == events.FRAME_EVENT]
             if frames:
                 await self.deliver(frames)
+            if len(frames) < len(messages) and any(m.get("type") == RECONNECTED_EVENT for m in messages):
+                # The layer lost Redis for a while: what was published meanwhile is gone.
+                for watcher in list(self.watchers):
+                    watcher.relay_reconnected()
             self.delay = min(MAX_DELAY, len(self.watchers) * DELAY_PER_WATCHER)
 
     async def deliver(self, messages: list[dict[str, Any]]) -> None:

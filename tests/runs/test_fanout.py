@@ -230,3 +230,46 @@ async def test_an_audience_larger_than_a_turn_gets_every_frame_in_order() -> Non
     for probe in probes:
         relay.leave(probe)
     await asyncio.gather(relay.task, return_exceptions=True)
+
+
+class ReconnectProbe(Probe):
+    told = 0
+
+    def relay_reconnected(self) -> None:
+        self.told += 1
+
+
+async def test_the_layers_reconnect_notice_reaches_every_watcher_through_the_relay() -> None:
+    probes = [ReconnectProbe(), ReconnectProbe()]
+    relay = None
+    for probe in probes:
+        relay = await fanout.relay_for(987657, probe)
+    assert relay is not None
+    await get_channel_layer().send(relay.channel, {"type": fanout.RECONNECTED_EVENT})
+    async with asyncio.timeout(20):
+        while not all(probe.told for probe in probes):
+            await asyncio.sleep(0.01)
+    assert [probe.told for probe in probes] == [1, 1] and not probes[0].frames
+    for probe in probes:
+        relay.leave(probe)
+    await asyncio.gather(relay.task, return_exceptions=True)
+
+
+def _local_channels(layer: Any) -> dict[str, Any]:
+    return layer.channels if hasattr(layer, "channels") else layer._get_layer().channels  # type: ignore[no-any-return]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_watchers_of_a_run_open_no_channel_of_their_own(alice: Any, alice_token: str) -> None:
+    from asgiref.sync import sync_to_async
+
+    layer = get_channel_layer()
+    run_id = await sync_to_async(create_run)(alice, gallery_config("writer_critic"))
+    before = set(_local_channels(layer))
+    watchers = [await connect(f"/runs/{run_id}?token={alice_token}") for _ in range(20)]
+    for comm in watchers:
+        assert (await receive(comm))["type"] == "system"
+    assert len(set(_local_channels(layer)) - before) <= 1  # the run's relay, at most
+    for comm in watchers:
+        await comm.disconnect()
+    assert fanout.relay_count() == 0
