@@ -43,16 +43,13 @@ def session_get_writable(*, user: Any, session_id: int) -> Session:
     return writable_by(Session.objects.select_related("team"), user).get(id=session_id)
 
 
-def session_runs_with_messages(*, session: Session) -> QuerySet[Run]:
-    """The session's runs oldest first (the order a chat reads), each with its messages by seq.
-
-    One query for the runs page and one for all their messages, however many runs there are.
-    """
-    return (
-        Run.objects.filter(session=session)
-        .order_by("created_at", "id")
-        .prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("seq")))
-    )
+def session_runs(*, session: Session, with_messages: bool = False) -> QuerySet[Run]:
+    """The session's runs oldest first (the order a chat reads); `with_messages`: each with its messages
+    by seq, in one more query for the whole page, however many runs there are."""
+    runs = Run.objects.filter(session=session).order_by("created_at", "id")
+    if with_messages:
+        runs = runs.prefetch_related(Prefetch("messages", queryset=Message.objects.order_by("seq")))
+    return runs
 
 
 def visible_runs(user: Any) -> QuerySet[Run]:

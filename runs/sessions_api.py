@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import field_validator
@@ -26,6 +26,10 @@ from runs.models import Run, Session
 from runs.shapes import MessageOut, RunOut
 
 router = Router(tags=["sessions"])
+MESSAGES_HELP = (
+    "embed each run's messages: a page of 50 runs of 100 messages took 260 ms where the runs alone take 20; "
+    "the playground pages each run's messages from GET /api/runs/{id}/messages instead"
+)
 
 
 class SessionIn(InputSchema):
@@ -57,12 +61,18 @@ class SessionOut(Schema):
 
 
 class RunWithMessagesOut(RunOut):
-    messages: list[MessageOut]
+    messages: list[MessageOut] | None = Field(
+        description="with `messages=true`, its stored messages by seq; otherwise null (GET /api/runs/{id}/messages)"
+    )
 
     @field_validator("messages", mode="before")
     @classmethod
-    def _all_messages(cls, messages: Any) -> Any:
-        return list(messages.all()) if hasattr(messages, "all") else messages  # prefetched, ordered by seq
+    def _prefetched_messages(cls, messages: Any) -> Any:
+        if not hasattr(messages, "all"):
+            return messages
+        # Only what was prefetched (ordered by seq): never a query per run.
+        prefetched = getattr(messages.instance, "_prefetched_objects_cache", {})
+        return list(messages.all()) if "messages" in prefetched else None
 
 
 def usable_team(user: Any, team_id: int | None) -> Team | None:
@@ -120,7 +130,11 @@ def session_delete(request: HttpRequest, session_id: int) -> Status:
 
 @router.get("/{session_id}/runs", response=list[RunWithMessagesOut])
 @paginate(LimitOffset)
-def session_runs(request: HttpRequest, session_id: int) -> QuerySet[Run]:
-    """Every run of the session, oldest first, each with its stored messages in seq order."""
+def session_runs(
+    request: HttpRequest,
+    session_id: int,
+    messages: bool = Query(False, description=MESSAGES_HELP),  # noqa: B008
+) -> QuerySet[Run]:
+    """The session's runs, oldest first; with `messages=true` each with its stored messages in seq order."""
     session = selectors.session_get_visible(user=request.user, session_id=session_id)
-    return selectors.session_runs_with_messages(session=session)
+    return selectors.session_runs(session=session, with_messages=messages)

@@ -48,13 +48,19 @@ export async function api(method, path, body, { raw = false } = {}) {
   return data;
 }
 
-/** Every item of a paginated list endpoint ({items, count}). */
+/**
+ * Every item of a paginated list endpoint ({items, count, next}): page after page by its `next` cursor
+ * (an index seek, however deep the page), or by offset for a list that has none.
+ */
 export async function apiAll(path) {
   const items = [];
   const sep = path.includes("?") ? "&" : "?";
-  for (let offset = 0; ; offset += 200) {
-    const page = await api("GET", `${path}${sep}limit=200&offset=${offset}`);
+  let cursor = null;
+  for (;;) {
+    const where = cursor ? `after=${encodeURIComponent(cursor)}` : `offset=${items.length}`;
+    const page = await api("GET", `${path}${sep}limit=200&${where}`);
     items.push(...page.items);
-    if (items.length >= page.count || page.items.length === 0) return items;
+    if (page.items.length === 0 || (!page.next && items.length >= page.count)) return items;
+    cursor = page.next;
   }
 }

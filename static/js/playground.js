@@ -416,13 +416,31 @@ function addView(run, stored, task = null) {
   state.views.set(run.id, view);
   els.empty.hidden = true;
   els.inner.append(view.el);
-  if (stored) loadStored(view, run);
-  if (!isTerminal(run.status)) {
-    const onConnected = task ? startWhenLive(view, task) : () => {};
-    state.sockets.set(run.id, attachLive(view, indicator, { onConnected }));
-  }
+  // A stored run's messages come page by page from its own list (the session's list leaves them out),
+  // before its socket opens: the socket then sends only what is newer, and a pending question is shown
+  // after the messages, naming the agent that asked.
+  const live = !isTerminal(run.status);
+  if (stored) loadMessages(view, run).then(() => live && state.views.get(run.id) === view && watch(view, run));
+  else if (live) watch(view, run, task);
   contentChanged();
   return view;
+}
+
+function watch(view, run, task = null) {
+  const onConnected = task ? startWhenLive(view, task) : () => {};
+  state.sockets.set(run.id, attachLive(view, indicator, { onConnected }));
+}
+
+async function loadMessages(view, run) {
+  try {
+    run.messages = await apiAll(`/runs/${run.id}/messages`);
+  } catch (err) {
+    view.notice(`Could not load this run's messages: ${err.message}`); // a live run's socket still sends them
+    return;
+  }
+  if (state.views.get(run.id) !== view) return; // another session was opened meanwhile
+  loadStored(view, run);
+  contentChanged();
 }
 
 // Each run of a family (a run, its forks, theirs) shows the family as a small tree.

@@ -66,7 +66,7 @@ def test_other_users_session_is_404(bob_api: Client, alice: Any, method: str) ->
     assert bob_api.get("/api/sessions").json()["count"] == 0
 
 
-def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -> None:
+def test_runs_come_with_their_messages_in_order_when_asked(alice_api: Client, alice: Any) -> None:
     session = services.session_create(owner=alice, name="chat")
     first = make_run(alice, task="first", session=session)
     services.message_append(run_id=first.id, source="user", type="TextMessage", content="first")
@@ -82,7 +82,7 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
         input_source="user_proxy",
     )
     make_run(alice, task="elsewhere")  # not in this session
-    page = alice_api.get(f"/api/sessions/{session.id}/runs").json()
+    page = alice_api.get(f"/api/sessions/{session.id}/runs", {"messages": "true"}).json()
     assert page["count"] == 2
     runs = page["items"]
     assert [r["id"] for r in runs] == [first.id, waiting.id]
@@ -104,6 +104,33 @@ def test_runs_come_with_their_messages_in_order(alice_api: Client, alice: Any) -
     expected = {"id": "req1", "prompt": "Your answer?", "source": "user_proxy", "deadline": None}
     expected |= {"kind": "input", "tool_call": None}
     assert runs[1]["input_request"] == expected
+    bare = alice_api.get(f"/api/sessions/{session.id}/runs").json()["items"]  # by default: the runs alone
+    assert [r["messages"] for r in bare] == [None, None]
+    assert [r | {"messages": None} for r in runs] == bare
+
+
+def test_session_runs_page_by_cursor_in_constant_queries(alice_api: Client, alice: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    session = services.session_create(owner=alice, name="chat")
+    runs = [make_run(alice, task=f"t{i}", session=session) for i in range(7)]
+    for run in runs:
+        for text in ("a", "b"):
+            services.message_append(run_id=run.id, source="w", type="TextMessage", content=text)
+    url = f"/api/sessions/{session.id}/runs"
+    alice_api.get(url)  # the token's first use of the test is recorded once
+    seen, cursor, counts = [], None, []
+    while True:
+        with CaptureQueriesContext(connection) as ctx:
+            body = alice_api.get(url, {"limit": 3, "messages": "true"} | ({"after": cursor} if cursor else {})).json()
+        counts.append(len(ctx.captured_queries))
+        seen += [(r["id"], [m["content"] for m in r["messages"]]) for r in body["items"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert seen == [(r.id, ["a", "b"]) for r in runs]  # oldest first, none skipped or repeated
+    assert len(set(counts)) == 1  # a page costs the same queries, whatever its runs hold
 
 
 def test_superuser_reads_any_session(alice: Any, django_user_model: Any) -> None:

@@ -68,6 +68,22 @@ def test_stream_writer_critic_in_order(page: Any) -> None:
     screenshot(page, "playground")
 
 
+def test_finished_runs_show_their_stored_messages_after_a_reload(page: Any) -> None:
+    # The session's run list leaves messages out: each finished card pages its own from the run's list.
+    login(page)
+    new_session(page, "Writer and critic (offline)")
+    for task in ("A poem about the sea.", "A poem about the hills."):
+        card = send_task(page, task)
+        expect(card.get_by_test_id("run-status")).to_have_text("completed", timeout=LONG)
+    page.reload()
+    cards = page.locator("article.run")
+    expect(cards).to_have_count(2)
+    for i in range(2):
+        expect(cards.nth(i).locator(".msg .author")).to_have_text(["writer", "critic", "writer", "critic"])
+        expect(cards.nth(i).get_by_test_id("run-status")).to_have_text("completed")
+        assert seqs(cards.nth(i)) == [1, 2, 3, 4, 5]
+
+
 def test_answer_input_request_with_two_tabs_live(page: Any) -> None:
     login(page)
     new_session(page, "Human in the loop (offline)")
