@@ -18,18 +18,33 @@ connections that closed or whose application ended are looked at. Its timeout ch
 HTTP timeouts, the WebSocket's ping when the client has been silent for --ping-interval) walks a
 fifth of the connections every 2 s instead of all of them: each is checked every 10 s, so a ping
 goes out 20-30 s after the client's last message instead of 20-22 s.
+Autobahn formats its whole configuration for a debug line at every connection, logged or not
+(about 1 ms a socket); here only when debug logging is on.
+
 SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it exits (investigation).
 """
 
 from __future__ import annotations
 
 import os
+import pprint
 from typing import Any
 
+import txaio
+from autobahn.websocket import protocol as autobahn_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import defer, reactor
+
+
+def _pformat_when_debugging(value: Any, *args: Any, **kwargs: Any) -> str:
+    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
+        return pprint.pformat(value, *args, **kwargs)
+    return ""
+
+
+autobahn_protocol.pformat = _pformat_when_debugging  # type: ignore[assignment]  # a server's only use: that line
 
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5

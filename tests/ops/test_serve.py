@@ -164,3 +164,19 @@ def test_the_timeout_checker_looks_at_each_connection_once_in_five_rounds(monkey
     for _ in range(TIMEOUT_SLICES):
         server.timeout_checker()
     assert sorted(checked) == list(range(103))
+
+
+def test_autobahns_configuration_is_formatted_only_for_a_debug_log() -> None:
+    import txaio
+    from autobahn.websocket import protocol
+
+    import ops.serve  # noqa: F401  (installs the formatter)
+
+    level = txaio.get_global_log_level()
+    try:
+        txaio.set_global_log_level("info")
+        assert protocol.pformat([("logFrames", False, "Factory")]) == ""
+        txaio.set_global_log_level("debug")
+        assert protocol.pformat([("logFrames", False, "Factory")]) == "[('logFrames', False, 'Factory')]"
+    finally:
+        txaio.set_global_log_level(level)
