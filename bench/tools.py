@@ -8,9 +8,10 @@ real ones do instead of saturating the loop), for `--turns` turns. Per call it r
 defines it, the time from the model's tool call received (the end of the model call's span) to the
 tool result stored (the result message's row), minus the server's own time for that call (logged by
 the server between reading the request and writing the response: `mcp_test_server --timings`), with
-where that time goes: storing the request, the engine before the call, the call beyond the server's
-time, storing the result. A control runs the same turns calling the built-in calculator.
-CPU per call: the engine's process (the worker, or Daphne when embedded) and the MCP server's own.
+where that time goes: storing the request, the call's start (it starts while the request is being
+stored), the call beyond the server's time, storing the result once both are done. A control runs
+the same turns calling the built-in calculator. CPU per call: the engine's process (the worker, or
+Daphne when embedded) and the MCP server's own.
 
 Beside them, `--streams` plain runs stream 200 tokens/s from the local OpenAI-compatible server
 (the token latency of `bench/run.py`: receive time at the WebSocket minus emission time), alone and
@@ -54,18 +55,10 @@ from bench.run import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "benchtools"
-REPLY = " ".join(["word"] * 20)
-# Per call: the whole path and the server's part of it, then the path's four legs in order.
-PARTS = (
-    "added",
-    "path",
-    "server",
-    "store_request",
-    "before_call",
-    "call",
-    "call_beyond_server",
-    "store_result",
-)  # 0.5 s at 40 tokens/s: the model's time per turn
+REPLY = " ".join(["word"] * 20)  # 0.5 s at 40 tokens/s: the model's time per turn
+# Per call: the whole path and the server's part of it, then its legs, each from the tool call received:
+# its request stored; the call started, its length (and beyond the server's time); its result stored after both.
+PARTS = ("added", "path", "server", "store_request", "call_start", "call", "call_beyond_server", "store_result")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -145,9 +138,10 @@ def call_timings(ctx: Ctx, run_ids: list[int], server_us: dict[str, list[int]] |
             {
                 "path": (result_at - received) * 1000,
                 "store_request": (at - received) * 1000,
-                "before_call": (call[0] - at) * 1000,
+                # Calls that need no approval start while the request is being stored (not after it).
+                "call_start": (call[0] - received) * 1000,
                 "call": (call[1] - call[0]) * 1000,
-                "store_result": (result_at - call[1]) * 1000,
+                "store_result": (result_at - max(call[1], at)) * 1000,
             }
         )
     calls: list[dict[str, float]] = []
@@ -336,7 +330,7 @@ def print_table(summary: dict[str, Any]) -> None:
     print(f"mode {summary['mode']}; bare SDK round trip p50 {summary['sdk_round_trip_p50_ms']} ms, "
           f"p99 {summary['sdk_round_trip_p99_ms']} ms")  # fmt: skip
     print("| callers | streams beside | calls | added p50 / p99 ms | path p50 / p99 | server p50 | "
-          "store req p50 | before call p50 | call - server p50 | store result p50 | CPU ms/call engine / MCP server "
+          "store req p50 | call start p50 | call - server p50 | store result p50 | CPU ms/call engine / MCP server "
           "| streams' token p50 / p99 ms (alone) |")  # fmt: skip
     print("|" + "---|" * 12)
     for r in summary["phases"]:
@@ -350,7 +344,7 @@ def print_table(summary: dict[str, Any]) -> None:
         print(
             f"| {r['callers']} | {r['streams']} | {r['calls']} | {r['added_p50_ms']} / {r['added_p99_ms']} "
             f"| {r['path_p50_ms']} / {r['path_p99_ms']} | {r['server_p50_ms']} | {r['store_request_p50_ms']} "
-            f"| {r['before_call_p50_ms']} | {r['call_beyond_server_p50_ms']} "
+            f"| {r['call_start_p50_ms']} | {r['call_beyond_server_p50_ms']} "
             f"| {r['store_result_p50_ms']} | {cpu['engine']} / {cpu['mcp_server']} | {tokens} |"
         )
 
