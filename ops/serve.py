@@ -18,8 +18,9 @@ connections that closed or whose application ended are looked at. Its timeout ch
 HTTP timeouts, the WebSocket's ping when the client has been silent for --ping-interval) walks a
 fifth of the connections every 2 s instead of all of them: each is checked every 10 s, so a ping
 goes out 20-30 s after the client's last message instead of 20-22 s.
-Autobahn formats its whole configuration for a debug line at every connection, logged or not
-(about 1 ms a socket); here only when debug logging is on.
+Autobahn formats values for its debug log lines whether they are logged or not: its whole
+configuration at every connection (about 1 ms a socket), highlighted names and values at every
+chunk of bytes received and every frame it sends; here only when debug logging is on.
 
 SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it exits (investigation).
 """
@@ -27,10 +28,11 @@ SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it e
 from __future__ import annotations
 
 import os
-import pprint
+from collections.abc import Callable
 from typing import Any
 
 import txaio
+from autobahn.twisted import websocket as autobahn_twisted
 from autobahn.websocket import protocol as autobahn_protocol
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
@@ -38,13 +40,19 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import defer, reactor
 
 
-def _pformat_when_debugging(value: Any, *args: Any, **kwargs: Any) -> str:
-    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
-        return pprint.pformat(value, *args, **kwargs)
-    return ""
+def _when_debugging(format_value: Callable[..., str]) -> Callable[..., str]:
+    def formatted(*args: Any, **kwargs: Any) -> str:
+        if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]
+            return format_value(*args, **kwargs)
+        return ""
+
+    return formatted
 
 
-autobahn_protocol.pformat = _pformat_when_debugging  # type: ignore[assignment]  # a server's only use: that line
+for _module in (autobahn_protocol, autobahn_twisted):
+    for _name in ("pformat", "hltype", "hlval"):  # used by these modules for log lines only
+        if hasattr(_module, _name):
+            setattr(_module, _name, _when_debugging(getattr(_module, _name)))
 
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5

@@ -166,17 +166,22 @@ def test_the_timeout_checker_looks_at_each_connection_once_in_five_rounds(monkey
     assert sorted(checked) == list(range(103))
 
 
-def test_autobahns_configuration_is_formatted_only_for_a_debug_log() -> None:
+def test_autobahns_log_values_are_formatted_only_for_a_debug_log() -> None:
     import txaio
+    from autobahn.twisted import websocket
     from autobahn.websocket import protocol
 
-    import ops.serve  # noqa: F401  (installs the formatter)
+    import ops.serve  # noqa: F401  (installs the formatters)
+
+    def named() -> None: ...
 
     level = txaio.get_global_log_level()
     try:
         txaio.set_global_log_level("info")
         assert protocol.pformat([("logFrames", False, "Factory")]) == ""
+        assert websocket.hlval(12) == "" and websocket.hltype(named) == ""
         txaio.set_global_log_level("debug")
         assert protocol.pformat([("logFrames", False, "Factory")]) == "[('logFrames', False, 'Factory')]"
+        assert "12" in websocket.hlval(12) and "named" in websocket.hltype(named)
     finally:
         txaio.set_global_log_level(level)
