@@ -126,7 +126,6 @@ def socket_writer(send: Any) -> SocketWriter | None:
     so bypass autobahn's compression: a socket that negotiated permessage-deflate gets None.
     """
     from daphne.ws_protocol import WebSocketProtocol
-    from twisted.internet import tcp
 
     if not isinstance(send, functools.partial) or not send.args:
         return None
@@ -134,16 +133,31 @@ def socket_writer(send: Any) -> SocketWriter | None:
     if not isinstance(protocol, WebSocketProtocol) or getattr(protocol, "_perMessageCompress", None) is not None:
         return None
     transport = protocol.transport
-    direct = isinstance(transport, tcp.Connection) and all(
-        hasattr(transport, name) for name in ("socket", "dataBuffer", "offset", "_tempDataLen", "connected")
-    )
+    write_bytes = transport_writer(transport)
     is_open = protocol.STATE_OPEN
 
     def write(data: bytes) -> bool:
         if protocol.state != is_open:
             return False
-        idle = direct and not transport._tempDataLen and transport.offset == len(transport.dataBuffer)
-        if idle and transport.connected:
+        write_bytes(data)
+        return True
+
+    return write
+
+
+def transport_writer(transport: Any) -> Callable[[bytes], None]:
+    """Write to a Twisted TCP transport at once when it holds nothing (what the kernel does not take, and
+    everything while something waits, goes to Twisted's buffer, in order); other transports as usual."""
+    from twisted.internet import tcp
+
+    direct = isinstance(transport, tcp.Connection) and all(
+        hasattr(transport, name) for name in ("socket", "dataBuffer", "offset", "_tempDataLen", "connected")
+    )
+    if not direct:
+        return transport.write  # type: ignore[no-any-return]
+
+    def write(data: bytes) -> None:
+        if not transport._tempDataLen and transport.offset == len(transport.dataBuffer) and transport.connected:
             try:
                 sent = transport.socket.send(data)
             except BlockingIOError:
@@ -151,10 +165,9 @@ def socket_writer(send: Any) -> SocketWriter | None:
             except OSError:  # the connection broke: Twisted finds out and closes it its own way
                 sent = 0
             if sent == len(data):
-                return True
+                return
             data = data[sent:]
         transport.write(data)
-        return True
 
     return write
 
