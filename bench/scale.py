@@ -27,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import statistics
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -178,16 +180,45 @@ async def arrive(ctx: Ctx, http: httpx.AsyncClient, config: dict[str, Any], t0: 
         out.error = f"{type(exc).__name__}: {exc}"
 
 
+def pg_connections(pids: dict[int, str]) -> dict[str, int]:
+    """PostgreSQL connections each cluster process holds now (`ss`: their TCP sockets to port 5432)."""
+    out = subprocess.run(["ss", "-tnpH", "dport = :5432"], capture_output=True, text=True).stdout
+    counts = dict.fromkeys(pids.values(), 0)
+    for pid in re.findall(r"pid=(\d+),", out):
+        name = pids.get(int(pid))
+        if name is not None:
+            counts[name] += 1
+    return counts
+
+
+async def sample_pg_connections(ctx: Ctx, peak: dict[str, int], stop: asyncio.Event) -> None:
+    """The most connections each process held at once, sampled every 100 ms until `stop`."""
+    pids = {p.pid: p.name for p in ctx.cluster.procs}
+    while not stop.is_set():
+        now = await asyncio.to_thread(pg_connections, pids)
+        for name, count in now.items():
+            peak[name] = max(peak.get(name, 0), count)
+        try:
+            await asyncio.wait_for(stop.wait(), 0.1)
+        except TimeoutError:
+            pass
+
+
 async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
     tokens, rate = env_int("BENCH_ARRIVAL_TOKENS", 200), 200.0
     config = streamer_config(ctx.fake_url, tokens, rate, independent=True)
     outs = [Arrival() for _ in range(runs)]
+    peak: dict[str, int] = {}
+    stop = asyncio.Event()
     async with http_client(ctx, max_connections=runs) as http:
         await http.get("/api/version")
+        sampler = asyncio.create_task(sample_pg_connections(ctx, peak, stop))
         meter = Meter(ctx)
         t0 = time.time_ns()
         await asyncio.gather(*(arrive(ctx, http, config, t0, i, out) for i, out in enumerate(outs)))
         usage = meter.read()
+        stop.set()
+        await sampler
     latencies = [v for o in outs for v in o.latencies_ms]
     received = sum(o.tokens for o in outs)
     errors = [o.error for o in outs if o.error]
@@ -207,6 +238,7 @@ async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
             for name in ("created", "connected", "queued", "running", "first_token")
         },
         "tokens_per_chunk_frame": round(received / max(1, sum(o.frames for o in outs)), 1),
+        "db_connections_max": {name: n for name, n in peak.items() if n},
         "server_cpu_us_per_token": round(1e6 * usage["server_cpu_seconds"] / max(1, received), 1),
         "server_cpu_ms_per_run": round(1e3 * usage["server_cpu_seconds"] / runs, 1),
         **usage,

@@ -25,6 +25,9 @@ def warm_up() -> None:
         warm_up_model_clients()
         warm_up_prices()  # the bundled price table: ~20 ms on the first priced model call otherwise
         get_channel_layer()
+        from runs.dispatch import warm_up_publisher
+
+        warm_up_publisher()
     except Exception:  # a warm-up is an optimisation: the first run pays instead
         logger.exception("warm-up failed")
     gc.collect()  # what is garbage now is not frozen with the rest

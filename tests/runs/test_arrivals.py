@@ -1,0 +1,105 @@
+"""What an arriving run costs the database: a constant number of queries to create, start, claim and end
+it whatever the owner's history; runs arriving together each start once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from runs import execution, services
+from runs.models import Run, RunStatus
+from tests.runs.conftest import gallery_config, in_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Queued runs are noted, not handed to an executor: the test drives the worker's steps itself."""
+    from runs import dispatch
+
+    queued: list[int] = []
+    monkeypatch.setattr(dispatch, "dispatch", lambda run_id, traceparent="": queued.append(run_id))
+    return queued
+
+
+def lifecycle_queries(owner: Any, config: dict[str, Any]) -> dict[str, int]:
+    """Queries of each step of one run, create to end, as the web server and the worker make them."""
+    counts: dict[str, int] = {}
+    with CaptureQueriesContext(connection) as create:
+        run = services.run_create(owner=owner, team_config=config)
+    counts["create"] = len(create)
+    with CaptureQueriesContext(connection) as start:
+        services.run_start(run_id=run.id, task="hello")
+    counts["start"] = len(start)
+    with CaptureQueriesContext(connection) as claim:
+        loaded = execution._claim_and_load(run.id, "w1", 30.0, "")
+    assert loaded is not None and loaded.run.status == RunStatus.RUNNING
+    counts["claim"] = len(claim)
+    with CaptureQueriesContext(connection) as end:
+        ended = execution._end(
+            run.id, services.run_complete, loaded.messages, loaded.telemetry, stop_reason="done", usage={}
+        )
+    assert ended is not None and Run.objects.get(id=run.id).status == RunStatus.COMPLETE
+    counts["end"] = len(end)
+    return counts
+
+
+@pytest.mark.usefixtures("no_dispatch")
+def test_a_run_costs_the_same_queries_however_many_runs_its_owner_has(alice: Any) -> None:
+    config = gallery_config("long_story")
+    first = lifecycle_queries(alice, config)
+    for _ in range(20):
+        services.run_create(owner=alice, team_config=config)  # history that must not be read
+    later = lifecycle_queries(alice, config)
+    assert later == first
+    # Written down so that a query added to the path of every run is a decision, not an accident.
+    assert first == {"create": 1, "start": 8, "claim": 4, "end": 2}
+
+
+@pytest.mark.usefixtures("no_dispatch")
+def test_runs_created_and_started_at_once_each_start_once(alice: Any) -> None:
+    config = gallery_config("long_story")
+
+    def arrive(i: int) -> int:
+        run = services.run_create(owner=alice, team_config=config)
+        services.run_start(run_id=run.id, task=f"task {i}")
+        return run.id
+
+    ids = in_threads(8, arrive)  # under the per-user cap of active runs (10)
+    assert all(isinstance(i, int) for i in ids), ids
+    runs = Run.objects.filter(id__in=ids)
+    assert sorted(r.status for r in runs) == [RunStatus.QUEUED] * 8
+    assert all(r.last_seq == 1 for r in runs)
+
+
+@pytest.mark.services
+def test_a_web_server_connects_its_publisher_before_the_first_start(settings: Any) -> None:
+    import threading
+
+    from runs import dispatch
+    from runs.tasks import execute_run
+
+    settings.RUN_EXECUTOR = "celery"
+    before = set(threading.enumerate())
+    dispatch.warm_up_publisher()
+    for thread in set(threading.enumerate()) - before:  # its own thread: start-up does not wait on the broker
+        assert thread.name == "publisher-warm-up"
+        thread.join(30)
+    with execute_run.app.producer_or_acquire() as producer:  # the pool's connection, as the first start takes it
+        assert producer.connection.connected
+        assert producer.connection.declared_entities  # the run queue, declared once per connection
+
+
+def test_a_process_whose_runs_stay_in_it_warms_no_publisher(settings: Any) -> None:
+    import threading
+
+    from runs import dispatch
+
+    settings.RUN_EXECUTOR = "inline"
+    before = set(threading.enumerate())
+    dispatch.warm_up_publisher()
+    assert set(threading.enumerate()) - before == set()
