@@ -103,3 +103,55 @@ def test_a_process_whose_runs_stay_in_it_warms_no_publisher(settings: Any) -> No
     before = set(threading.enumerate())
     dispatch.warm_up_publisher()
     assert set(threading.enumerate()) - before == set()
+
+
+async def _get(app: Any, path: str, token: str) -> int:
+    from asgiref.testing import ApplicationCommunicator
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"host", b"127.0.0.1")],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+    }
+    communicator = ApplicationCommunicator(app, scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(10)
+    await communicator.receive_output(10)  # the body
+    await communicator.wait(10)
+    return int(start["status"])
+
+
+def test_requests_under_asgi_leave_no_connection_behind(alice_token: str, settings: Any) -> None:
+    """Each request's own thread closes its connection as the request finishes; the caller's stays. (With
+    SQLite, CONN_MAX_AGE 0 closes them anyway; with PostgreSQL they are persistent.)"""
+    import asyncio
+
+    from django.core.asgi import get_asgi_application
+    from django.db.backends.signals import connection_created
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    Run.objects.exists()  # this thread's connection, which must stay open
+    opened: list[Any] = []
+
+    def note(sender: Any, connection: Any, **kwargs: Any) -> None:
+        opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+
+        async def burst() -> list[int]:
+            app = get_asgi_application()
+            return await asyncio.gather(*(_get(app, "/api/runs", alice_token) for _ in range(10)))
+
+        assert asyncio.run(burst()) == [200] * 10
+    finally:
+        connection_created.disconnect(note)
+    assert opened, "the requests reached the database"
+    assert all(wrapper.connection is None for wrapper in opened)
+    assert connection.connection is not None
