@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from runs import events
+from runs.pipe import MAX_CHUNK_CHARS
 from runs.watch import Gap
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def encoded(frame: Frame) -> str:
 
 def coalesce(outs: list[Frame | Gap]) -> list[Frame | Gap]:
     """Merge consecutive chunk frames that continue each other (same message, source and attempt, each
-    starting where the last ended) into one; everything else keeps its place and order."""
+    starting where the last ended) into one of at most MAX_CHUNK_CHARS; everything else keeps its
+    place and order."""
     merged: list[Frame | Gap] = []
     pieces: list[str] = []  # the text of the chunk frame being merged into merged[-1]
     end = 0  # where that text ends in its message
@@ -71,6 +73,7 @@ def coalesce(outs: list[Frame | Gap]) -> list[Frame | Gap]:
             and out["data"]["source"] == last["data"]["source"]
             and out.get("attempt") == last.get("attempt")
             and out.get("offset") == end
+            and end - last["offset"] + len(out["data"]["content"]) <= MAX_CHUNK_CHARS  # docs/protocol.md
         ):
             pieces.append(out["data"]["content"])
             end += len(pieces[-1])

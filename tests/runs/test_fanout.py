@@ -273,3 +273,14 @@ async def test_watchers_of_a_run_open_no_channel_of_their_own(alice: Any, alice_
     for comm in watchers:
         await comm.disconnect()
     assert fanout.relay_count() == 0
+
+
+def test_merged_chunks_stay_within_the_protocols_frame_size() -> None:
+    from runs.pipe import MAX_CHUNK_CHARS
+
+    piece = "x" * 1000
+    outs = [chunk(2, piece, i * 1000) for i in range(40)]
+    merged = coalesce(outs)
+    assert all(len(f["data"]["content"]) <= MAX_CHUNK_CHARS for f in merged if isinstance(f, dict))
+    assert "".join(f["data"]["content"] for f in merged if isinstance(f, dict)) == piece * 40
+    assert len(merged) == 3  # 16 + 16 + 8 pieces
