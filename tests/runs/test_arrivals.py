@@ -155,3 +155,34 @@ def test_requests_under_asgi_leave_no_connection_behind(alice_token: str, settin
     assert opened, "the requests reached the database"
     assert all(wrapper.connection is None for wrapper in opened)
     assert connection.connection is not None
+
+
+def test_a_burst_of_requests_holds_at_most_the_limit_of_connections(alice_token: str, settings: Any) -> None:
+    """Requests past WEB_MAX_CONCURRENT_REQUESTS wait on the loop, before a thread or a connection."""
+    import asyncio
+
+    from django.core.asgi import get_asgi_application
+    from django.db.backends.signals import connection_created
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WEB_MAX_CONCURRENT_REQUESTS = 3
+    opened: list[Any] = []
+    peak = 0
+
+    def note(sender: Any, connection: Any, **kwargs: Any) -> None:
+        nonlocal peak
+        opened.append(connection)
+        peak = max(peak, sum(1 for wrapper in opened if wrapper.connection is not None))
+
+    connection_created.connect(note)
+    try:
+
+        async def burst() -> list[int]:
+            app = get_asgi_application()
+            return await asyncio.gather(*(_get(app, "/api/runs", alice_token) for _ in range(12)))
+
+        assert asyncio.run(burst()) == [200] * 12
+    finally:
+        connection_created.disconnect(note)
+    assert len(opened) >= 4  # the requests did take turns: more connections in all than at once
+    assert peak <= 3, peak
