@@ -268,8 +268,17 @@ class AssistantAgent:
         self, request: ToolCallRequestEvent, decisions: dict[str, ToolApprovalEvent], parent: Span | None
     ) -> _Started:
         spans = [self._tool_span(c.id, c.name, parent) for c in request.content]
-        calls = asyncio.gather(*(self._decided(c, decisions.get(c.id)) for c in request.content))
+        pairs = zip(request.content, spans, strict=True)
+        calls = asyncio.gather(*(self._timed(c, decisions.get(c.id), s) for c, s in pairs))
         return _Started(spans, calls)
+
+    async def _timed(
+        self, call: FunctionCall, decision: ToolApprovalEvent | None, span: Span
+    ) -> FunctionExecutionResult:
+        """A call whose span ends when it does (not when the turn, storing its request meanwhile, gets to it)."""
+        result = await self._decided(call, decision)
+        self.tracer.end(span, result.content if result.is_error else "")
+        return result
 
     async def _execute(
         self,
@@ -289,9 +298,8 @@ class AssistantAgent:
             calls.abandon(self.tracer)
             raise
         event = ToolCallExecutionEvent(source=self.name, content=list(results))
-        for span, result in zip(calls.spans, results, strict=True):
-            span.produced = event
-            self.tracer.end(span, result.content if result.is_error else "")
+        for span in calls.spans:
+            span.produced = event  # ended already (_timed); drained with the event, before it is stored
         return event
 
     def _tool_span(self, call_id: str, name: str, parent: Span | None) -> Span:

@@ -9,6 +9,7 @@ from typing import Any
 from agents_app.config import TeamConfig
 from agents_app.engine import CancellationToken, MessageChunk, TeamRunner
 from agents_app.engine.tools import ToolRegistry
+from agents_app.engine.tracing import SpanEnd, SpanStart, Tracer
 from tests.engine.helpers import Run, assistant, run, scripted, task, team
 from tests.support.fake_openai import FakeOpenAIThread
 
@@ -201,16 +202,20 @@ async def test_a_call_runs_while_its_request_is_being_stored_and_its_result_foll
         return "ok"
 
     events: list[Any] = []
-    async for event in TeamRunner(_waiting_tool_team(tools), env={}, registry=tools).run(
-        [task()], cancel=CancellationToken()
-    ):
+    runner = TeamRunner(_waiting_tool_team(tools), env={}, registry=tools, tracer=Tracer(enabled=True))
+    async for event in runner.run([task()], cancel=CancellationToken()):
         events.append(event)
         if getattr(event, "type", "") == "ToolCallRequestEvent":
             await asyncio.wait_for(ran.wait(), 5)  # "storing" it: the call already ran meanwhile
-    result = Run(events)
+            await asyncio.sleep(0.3)
+    result = Run([e for e in events if not isinstance(e, SpanStart | SpanEnd)])
     types = [m.type for m in result.messages]
     assert types == ["ToolCallRequestEvent", "ToolCallExecutionEvent", "ToolCallSummaryMessage"]
     assert result.messages[1].content[0].content == "ok"
+    # Its span is the call's own time, not the time the request took to store.
+    (span,) = [e.span for e in events if isinstance(e, SpanEnd) and e.span.kind == "tool"]
+    assert span.end is not None and span.end - span.start < 0.2
+    assert span.produced is result.messages[1]
 
 
 async def test_a_call_that_needs_approval_does_not_start_before_the_decision() -> None:
