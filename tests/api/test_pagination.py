@@ -77,3 +77,19 @@ def test_a_cursor_does_not_reach_other_users_rows(alice_api: Client, alice: Any,
     make_run(bob)
     cursor = base64.urlsafe_b64encode(json.dumps(["2100-01-01T00:00:00+00:00", "999999"]).encode()).decode()
     assert [r["id"] for r in alice_api.get("/api/runs", {"after": cursor}).json()["items"]] == [mine.id]
+
+
+@pytest.mark.parametrize(("after_seq", "limit", "expected"), [(2, 2, [[3, 4], [5, 6], [7]]), (3, 4, [[4, 5, 6, 7]])])
+def test_message_cursor_pages_start_after_after_seq(
+    alice_api: Client, alice: Any, after_seq: int, limit: int, expected: list[list[int]]
+) -> None:
+    run = make_run(alice)
+    Message.objects.bulk_create([Message(run=run, seq=s, source="a", content=f"m{s}") for s in range(1, 8)])
+    pages, cursor = [], None
+    while True:
+        params = {"after_seq": after_seq, "limit": limit} | ({"after": cursor} if cursor else {})
+        body = alice_api.get(f"/api/runs/{run.id}/messages", params).json()
+        pages.append([m["seq"] for m in body["items"]])
+        if (cursor := body["next"]) is None:
+            break
+    assert pages == expected
