@@ -162,7 +162,8 @@ def run_create(request: HttpRequest, payload: RunCreateIn) -> Status:
         )
         if payload.task:
             _started(run.id, payload.task, uploads)  # a refused file: nothing of the run is kept
-    run.refresh_from_db()
+    if payload.task:  # started, it moved on in the database; a created run is as it was saved (no read)
+        run.refresh_from_db()
     run.ws_url = f"/runs/{run.id}"  # type: ignore[attr-defined]
     return Status(201, run)
 

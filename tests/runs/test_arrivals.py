@@ -186,3 +186,17 @@ def test_a_burst_of_requests_holds_at_most_the_limit_of_connections(alice_token:
         connection_created.disconnect(note)
     assert len(opened) >= 4  # the requests did take turns: more connections in all than at once
     assert peak <= 3, peak
+
+
+def test_a_created_run_answers_as_it_is_stored(alice_token: str) -> None:
+    """POST /api/runs without a task answers the run as saved, without reading it back: the same as GET."""
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    config = gallery_config("long_story")
+    created = client.post("/api/runs", {"team_config": config}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body.pop("ws_url") == f"/runs/{body['id']}"
+    assert body == client.get(f"/api/runs/{body['id']}").json()
+    assert body["status"] == "created" and body["started_at"] is None
