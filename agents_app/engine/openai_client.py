@@ -25,7 +25,7 @@ from agents_app.engine.errors import ModelCallError
 from agents_app.engine.events import FunctionCall, RequestUsage
 from agents_app.engine.model_http import http_client
 from agents_app.engine.models import ChatMessages, CreateResult
-from agents_app.engine.sse import ServerSentEvent, SSEDecoder, decode_json_payloads
+from agents_app.engine.sse import ServerSentEvent, SSEDecoder
 
 # Servers such as Ollama or vLLM accept any key; the SDK insists on one being set.
 _DUMMY_KEY = "not-needed"
@@ -172,7 +172,7 @@ class OpenAIClient:
                 async for data in stream.response.aiter_bytes():
                     if state.done:
                         continue  # the rest of the body, read so the connection can be reused
-                    text = state.take(decoder.feed(data))
+                    text = state.take(*decoder.feed_json(data))
                     if text:
                         yield text
                     if state.error is not None:  # after the text that came before it, which the run keeps
@@ -197,22 +197,17 @@ class _StreamState:
         self.done = False
         self.error: ModelCallError | None = None  # raised once the text before it is out
 
-    def take(self, events: list[ServerSentEvent]) -> str:
-        """Apply a read's events, up to [DONE] or an error; the text they carry, joined."""
-        payloads = []
-        for event in events:
-            if event.data.startswith(b"[DONE]"):
-                self.done = True
-                break
-            if event.event == "error":
-                message = self.shown(_stream_error(event.data))
-                self.error = ModelCallError(f"model server error: {message}", permanent=False)
-                break
-            payloads.append(event.data)
-        chunks, bad = decode_json_payloads(payloads)
+    def take(self, chunks: list[Any], stop: ServerSentEvent | None, bad: ValueError | None) -> str:
+        """Apply a read's decoded chunks and what ended them (SSEDecoder.feed_json); the text they carry, joined."""
         if bad is not None:
             message = self.shown(str(bad))
             self.error = ModelCallError(f"malformed data in the model server's stream: {message}", permanent=False)
+        elif stop is not None:
+            if stop.event == "error":
+                message = self.shown(_stream_error(stop.data))
+                self.error = ModelCallError(f"model server error: {message}", permanent=False)
+            else:
+                self.done = True
         pieces: list[str] = []
         for chunk in chunks:
             if not isinstance(chunk, dict):
