@@ -73,32 +73,40 @@ class PacedResponseStream(httpx2.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         pacer = self._pacer
         loop = asyncio.get_running_loop()
+        response = self._inner._aiohttp_response
+        paused: asyncio.Transport | None = None
+        resume: asyncio.TimerHandle | None = None
         pacer.open_streams += 1
         try:
             async for chunk in self._inner:
                 read_at = loop.time()
                 yield chunk
                 delay = read_at + pacer.interval() - loop.time()
-                if delay >= MIN_PAUSE:
-                    await self._rest(delay)
+                if delay < MIN_PAUSE:
+                    continue
+                # While the transport is paused the kernel queues what arrives; the next read takes it all.
+                # A timer resumes it, so the run's task wakes once per read (for the data), not twice.
+                connection = response.connection  # None once released: the socket is no longer this stream's
+                transport = connection.transport if connection is not None else None
+                if transport is None or transport.is_closing():
+                    continue
+                if resume is not None:
+                    resume.cancel()
+                transport.pause_reading()
+                paused, resume = transport, loop.call_later(delay, _resume_reading, transport)
         finally:
             pacer.open_streams -= 1
-
-    async def _rest(self, delay: float) -> None:
-        # While the transport is paused the kernel queues what arrives; the next read takes it all.
-        connection = self._inner._aiohttp_response.connection
-        transport = connection.transport if connection is not None else None
-        if transport is None or transport.is_closing():
-            return
-        transport.pause_reading()
-        try:
-            await asyncio.sleep(delay)
-        finally:
-            if not transport.is_closing():
-                transport.resume_reading()
+            if resume is not None and paused is not None:
+                resume.cancel()
+                _resume_reading(paused)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _resume_reading(transport: asyncio.Transport) -> None:
+    if not transport.is_closing():
+        transport.resume_reading()
 
 
 class PacedAiohttpTransport(AiohttpTransport):

@@ -175,3 +175,24 @@ def test_plain_data_events_take_the_one_call_path(monkeypatch: pytest.MonkeyPatc
     decoder = SSEDecoder()
     assert decoder.feed_json(b'data: {"a": 1}\n\ndata: {"b": 2}\n\ndata: {"c"') == ([{"a": 1}, {"b": 2}], None, None)
     assert decoder.feed_json(b": 3}\r\n\r\n") == ([{"c": 3}], None, None)
+
+
+async def test_a_paced_stream_hands_its_connection_back_reading(
+    fake_server: FakeOpenAIThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The socket rests between reads under a timer; once the stream ends (or is abandoned while
+    # resting) the connection goes back to the pool reading, so the next stream on it is not held.
+    monkeypatch.setattr(model_http.PACER, "reads_per_second", 20.0)
+    monkeypatch.setattr(model_http.PACER, "max_interval", 0.05)
+    headers = {"X-Fake-Tokens": "20", "X-Fake-Rate": "200"}
+    config = OpenAIModel(provider="openai", model="fake", base_url=fake_server.base_url, default_headers=headers)
+    client = OpenAIClient(config, {})
+    for _ in range(3):
+        pieces = [p async for p in client.stream([{"role": "user", "content": "go"}]) if isinstance(p, str)]
+        assert "".join(pieces) == "".join(f"t{i} " for i in range(20))
+    abandoned = client.stream([{"role": "user", "content": "go"}])
+    assert isinstance(await abandoned.__anext__(), str)
+    await abandoned.aclose()  # while its socket rests
+    pieces = [p async for p in client.stream([{"role": "user", "content": "go"}]) if isinstance(p, str)]
+    assert "".join(pieces) == "".join(f"t{i} " for i in range(20))
+    assert model_http.PACER.open_streams == 0
