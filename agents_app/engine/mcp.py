@@ -57,9 +57,9 @@ Approval = Literal["never", "always"]
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # A stdio server runs this much nicer than its worker. Each request written to its pipe wakes it on
 # the worker's CPU, where at equal priority it preempts the worker's event loop while it works (the
-# other runs' tokens wait); nicer, it runs when the loop waits or on the other core. On a loaded
-# 2-core machine this took a co-running loop's p99 lateness from 3-4 ms to 1.4-1.7 ms and the
-# call's own p99 from 6-10 ms to 3.3 ms, with the same p50 (docs/benchmarks.md).
+# other runs' tokens wait); nicer, it runs when the loop waits or on the other core. Measured on the
+# 2-core machine: a co-running loop's p99 lateness 1.4-1.7 ms instead of 3-4.3 ms at load 2.9, no
+# difference at load 4.9 (docs/benchmarks.md); a CPU-heavy server gets less CPU on a busy machine.
 SERVER_NICENESS = 10
 # How the client negotiates the protocol version ("auto": the newest both sides speak); the tests pin
 # "legacy" to check what a handshake-era server does.
