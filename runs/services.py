@@ -226,15 +226,24 @@ def check_active_limit(run_id: int) -> None:
 
 def _count_owners_active_runs(run_id: int) -> int:
     """Active runs of the run's owner, in one raw SELECT: every run start pays for it on the web
-    server's threads, and the ORM's subquery and count() cost several times the query itself."""
+    server's threads, and the ORM's subquery and count() cost several times the query itself.
+
+    On PostgreSQL the owner's starts first queue on a lock held to the end of the transaction: two
+    starts counting at once would each see room for one more and both pass the cap (12 simultaneous
+    starts passed a cap of 10). SQLite writes one transaction at a time already."""
     qn, table = connection.ops.quote_name, connection.ops.quote_name(Run._meta.db_table)
-    statuses = sorted(ACTIVE_STATUSES)
-    sql = (
-        f"SELECT COUNT(*) FROM {table} WHERE {qn('owner_id')} = (SELECT {qn('owner_id')} FROM {table}"
-        f" WHERE {qn('id')} = %s) AND {qn('status')} IN ({', '.join(['%s'] * len(statuses))})"
-    )
+    owner_of_run = f"(SELECT {qn('owner_id')} FROM {table} WHERE {qn('id')} = %s)"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run_id, *statuses])
+        if connection.vendor == "postgresql":  # a separate statement: the count's snapshot must follow the lock
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock(hashtextextended('run-start:' || {owner_of_run}, 0))", [run_id]
+            )
+        statuses = sorted(ACTIVE_STATUSES)
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE {qn('owner_id')} = {owner_of_run}"
+            f" AND {qn('status')} IN ({', '.join(['%s'] * len(statuses))})",
+            [run_id, *statuses],
+        )
         return int(cursor.fetchone()[0])
 
 
