@@ -17,10 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import weakref
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,12 +26,11 @@ from typing import Any, Literal
 
 import anyio
 import httpx2
-from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskStatus
-from mcp import Client, MCPError
-from mcp.client import stdio as _sdk_stdio
+from anyio.abc import ObjectReceiveStream, TaskStatus
+from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError
-from mcp.shared.message import SessionMessage
 from mcp_types import (
     CONNECTION_CLOSED,
     AudioContent,
@@ -55,12 +52,6 @@ Transport = Literal["stdio", "http"]
 Approval = Literal["never", "always"]
 # Images a tool returns are kept for the UI (stored as attachments by runs); past this they are only named.
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
-# A stdio server runs this much nicer than its worker. Each request written to its pipe wakes it on
-# the worker's CPU, where at equal priority it preempts the worker's event loop while it works (the
-# other runs' tokens wait); nicer, it runs when the loop waits or on the other core. Measured on the
-# 2-core machine: a co-running loop's p99 lateness 1.4-1.7 ms instead of 3-4.3 ms at load 2.9, no
-# difference at load 4.9 (docs/benchmarks.md); a CPU-heavy server gets less CPU on a busy machine.
-SERVER_NICENESS = 10
 # How the client negotiates the protocol version ("auto": the newest both sides speak); the tests pin
 # "legacy" to check what a handshake-era server does.
 CLIENT_MODE: Literal["auto", "legacy"] = "auto"
@@ -244,7 +235,8 @@ def _transport(spec: McpServerSpec, gone: Callable[[], None]) -> AbstractAsyncCo
     @asynccontextmanager
     async def watched() -> AsyncIterator[Any]:
         if spec.transport == "stdio":
-            async with _stdio(spec) as (read, write):
+            params = StdioServerParameters(command=spec.command, args=list(spec.args), env=dict(spec.env))
+            async with stdio_client(params) as (read, write):
                 yield _EofWatch(read, gone), write
             return
         timeout = httpx2.Timeout(spec.connect_timeout, read=max(spec.call_timeout, 300.0))
@@ -253,86 +245,6 @@ def _transport(spec: McpServerSpec, gone: Callable[[], None]) -> AbstractAsyncCo
                 yield _EofWatch(read, gone), write
 
     return watched()
-
-
-@asynccontextmanager
-async def _stdio(spec: McpServerSpec) -> AsyncIterator[tuple[_PipeReader, _PipeWriter]]:
-    """A stdio server's pipes as the session's streams, read and written by the tasks that use them.
-
-    The SDK's stdio_client puts a reader task and a writer task between the pipes and the session,
-    each behind a memory stream: two more hand-offs between tasks per call, which on a worker loop
-    busy with other runs' streams each wait for a turn of the loop (bench/tools.py). Spawning and
-    stopping the server (its own process group; stdin closed, then the group killed) stay the SDK's.
-    """
-    process = await _sdk_stdio._create_platform_compatible_process(
-        command=spec.command, args=list(spec.args), env=_sdk_stdio.get_default_environment() | dict(spec.env)
-    )
-    # No await before the try: a cancellation in between would leak the live process.
-    pipes = process._process  # type: ignore[union-attr]  # anyio's Process around asyncio's
-    try:
-        _nicer(process.pid)
-        yield _PipeReader(pipes.stdout), _PipeWriter(pipes.stdin)
-    finally:
-        with anyio.CancelScope(shield=True):
-            async with anyio.create_task_group() as group:
-                # Read what it still writes: a server blocked on a full stdout never sees stdin close.
-                group.start_soon(_sdk_stdio._drain_stdout, process)
-                await _sdk_stdio._stop_server_process(process)
-                group.cancel_scope.cancel()
-
-
-def _nicer(pid: int) -> None:
-    """Lower a server's priority below its worker's (SERVER_NICENESS); best effort, never an error."""
-    if hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + SERVER_NICENESS))
-        except OSError as exc:  # it exited already, or the platform refuses
-            logger.debug("MCP server process %d: priority unchanged: %s", pid, exc)
-
-
-class _PipeReader(ObjectReceiveStream[Any]):
-    """JSON-RPC messages, one per line of the server's stdout (lines of any length)."""
-
-    def __init__(self, stdout: asyncio.StreamReader) -> None:
-        self._stdout = stdout
-        self._lines: deque[bytes] = deque()
-        self._partial: list[bytes] = []
-
-    async def receive(self) -> Any:
-        while not self._lines:
-            chunk = await self._stdout.read(1 << 16)
-            if not chunk:
-                raise anyio.EndOfStream
-            *complete, rest = chunk.split(b"\n")
-            if complete:
-                self._partial.append(complete[0])
-                complete[0] = b"".join(self._partial)
-                self._partial = []
-                self._lines.extend(line for line in complete if line.strip())
-            if rest:
-                self._partial.append(rest)
-        return _sdk_stdio._parse_line(self._lines.popleft().decode("utf-8", errors="replace"))
-
-    async def aclose(self) -> None:
-        pass  # the pipe is closed with the process
-
-
-class _PipeWriter(ObjectSendStream[SessionMessage]):
-    """Each message written to the server's stdin by the task sending it (no writer task)."""
-
-    def __init__(self, stdin: asyncio.StreamWriter) -> None:
-        self._stdin = stdin
-
-    async def send(self, item: SessionMessage) -> None:
-        data = item.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
-        try:
-            self._stdin.write(data)
-            await self._stdin.drain()  # returns at once unless the pipe is full
-        except (ConnectionError, RuntimeError) as exc:
-            raise anyio.BrokenResourceError from exc
-
-    async def aclose(self) -> None:
-        pass  # the pipe is closed with the process
 
 
 async def _list_tools(client: Client, spec: McpServerSpec, refresh: bool = False) -> list[McpTool]:

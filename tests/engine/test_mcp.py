@@ -219,9 +219,3 @@ async def test_a_run_calls_a_tool_its_server_added_during_the_run(sessions: McpS
         ("later", "later: from the run", False),
     ]
     assert "later" in {t["function"]["name"] for t in await agent._offered_tools()}
-
-
-async def test_a_stdio_server_runs_nicer_than_its_worker(sessions: McpSessions) -> None:
-    # At the worker's priority, each request's wake-up lets the server preempt the worker's loop.
-    pid = int((await sessions.call(stdio_spec(), "whoami", {})).content)
-    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
