@@ -5,10 +5,10 @@ one connection guarded by an asyncio.Lock, shared with SUBSCRIBE, and waits for
 each reply before the next command goes out: a worker that drives many runs on
 one loop then publishes one frame at a time. This layer gives each loop one
 connection per shard for publishing (`_Publisher`) and writes every PUBLISH to it
-the moment it is published: nothing waits for an earlier reply, Redis answers in
-order on the connection, and each answer completes its publisher's future. A
-run's frames therefore reach Redis in the order they were published and in the
-same loop turn (`group_send_nowait` writes before returning). The wire format
+in the loop turn it is published, all of a turn's in one write at its end: nothing
+waits for an earlier reply, Redis answers in order on the connection, and each
+answer completes its publisher's future. A run's frames therefore reach Redis in
+the order they were published and in the same loop turn. The wire format
 (channel names, msgpack serializer) is the stock layer's, so the two interoperate:
 receivers are unchanged.
 
@@ -65,7 +65,7 @@ class _LoopLayer(RedisPubSubLoopLayer):
         return publisher
 
     def group_send_nowait(self, group: str, message: dict[str, Any]) -> asyncio.Future[Any]:
-        """Write the PUBLISH now; the future completes with Redis' reply (or the connection's failure)."""
+        """Publish in this loop turn; the future completes with Redis' reply (or the connection's failure)."""
         channel = self._get_group_channel_name(group)
         index = _consistent_hash(channel, len(self._shards))
         return self._publisher(index).publish(channel, self.channel_layer.serialize(message))
@@ -169,15 +169,17 @@ class _Publisher:
             connection.send(command, done, retry)
         self._connection = connection
 
-    def _lost(self, unanswered: deque[_Command], exc: Exception | None) -> None:
-        """A connection closed with commands still waiting for replies: each goes out once more."""
+    def _lost(self, unanswered: deque[_Command], exc: Exception | None, unsent: int = 0) -> None:
+        """A connection closed with commands still waiting for replies: each goes out once more. The
+        last `unsent` were never written: they keep their chance to be sent again."""
         error = RedisConnectionError(f"the Redis connection for publishing was lost: {exc or 'closed'}")
         again: list[_Command] = []
-        for command, done, retry in unanswered:
+        written = len(unanswered) - unsent
+        for index, (command, done, retry) in enumerate(unanswered):
             if done.done():
                 continue
             if retry and not self._closed:
-                again.append((command, done, False))
+                again.append((command, done, index >= written))
             else:
                 done.set_exception(error)
         if again:
@@ -202,21 +204,35 @@ class _Publisher:
 
 
 class _Connection(asyncio.Protocol):
-    """One TCP (or TLS, or Unix socket) connection of a _Publisher, and the replies it still owes."""
+    """One TCP (or TLS, or Unix socket) connection of a _Publisher, and the replies it still owes.
+
+    The commands of one loop turn go out in one write at its end (`_flush`): a worker's turn reads
+    many model streams and publishes a frame for each, and one write for all of them costs it, and
+    Redis, one system call and one read instead of one per frame.
+    """
 
     def __init__(self, publisher: _Publisher) -> None:
         self._publisher = publisher
         self._transport: asyncio.Transport | None = None
         self._parser = hiredis.Reader()
         self._replies: deque[_Command] = deque()
+        self._corked: list[bytes] = []  # commands of this loop turn, not written yet (the last of _replies)
 
     def is_open(self) -> bool:
         return self._transport is not None and not self._transport.is_closing()
 
     def send(self, command: bytes, done: asyncio.Future[Any], retry: bool) -> None:
         assert self._transport is not None
-        self._transport.write(command)
+        if not self._corked:
+            self._publisher._loop.call_soon(self._flush)
+        self._corked.append(command)
         self._replies.append((command, done, retry))
+
+    def _flush(self) -> None:
+        corked, self._corked = self._corked, []
+        transport = self._transport
+        if corked and transport is not None and not transport.is_closing():  # else connection_lost hands them back
+            transport.write(corked[0] if len(corked) == 1 else b"".join(corked))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -240,7 +256,8 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
         replies, self._replies = self._replies, deque()
-        self._publisher._lost(replies, exc)
+        unsent, self._corked = len(self._corked), []
+        self._publisher._lost(replies, exc, unsent)
 
     async def aclose(self) -> None:
         pending = [done for _, done, _retry in self._replies if not done.done()]
@@ -482,7 +499,7 @@ class PlaygroundPubSubChannelLayer(RedisPubSubChannelLayer):
         return self._get_layer().receive_ready(channel, limit)  # type: ignore[attr-defined, no-any-return]
 
     def group_send_nowait(self, group: str, message: dict[str, Any]) -> asyncio.Future[Any]:
-        """Publish to a group with the PUBLISH written before returning (see the module doc)."""
+        """Publish to a group in this loop turn (see the module doc)."""
         return self._get_layer().group_send_nowait(group, message)  # type: ignore[attr-defined, no-any-return]
 
     def _get_layer(self) -> RedisPubSubLoopLayer:

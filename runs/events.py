@@ -165,8 +165,8 @@ async def publish(run_id: int, frame: dict[str, Any]) -> None:
 def publish_nowait(run_id: int, frame: dict[str, Any]) -> Awaitable[None]:
     """Start publishing a frame now; await the result to know it was delivered to the layer.
 
-    The production layer writes it to Redis before returning (playground.layers); another layer's
-    send becomes a task, which starts on the loop's next turn.
+    The production layer writes it to Redis at the end of this loop turn, with the turn's other
+    publishes (playground.layers); another layer's send becomes a task, which starts on the loop's next turn.
     """
     layer = get_channel_layer()
     message: dict[str, Any] = {"type": FRAME_EVENT, "frame": frame}

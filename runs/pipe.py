@@ -1,12 +1,11 @@
 """An ordered, coalescing sender for one run's frames.
 
-A frame is published at once when nothing of the run is in flight: the layer writes it to Redis
-before `chunk` returns (`events.publish_nowait`), in the same loop turn as the model read that
-produced it. Chunks that arrive while a frame is in flight are merged into the next frame (up
-to MAX_CHUNK_CHARS), which goes out as soon as the one in flight is acknowledged: latency stays
-low when quiet, and under load nothing is lost or queued without bound. Stored messages and
-final frames go through the same queue, so a message is never delivered before the chunks that
-preceded it.
+A frame is published at once when nothing of the run is in flight: the layer writes it to Redis in
+the same loop turn as the model read that produced it (`events.publish_nowait`). Chunks that arrive
+while a frame is in flight are merged into the next frame (up to MAX_CHUNK_CHARS), which goes out
+as soon as the one in flight is acknowledged: latency stays low when quiet, and under load nothing
+is lost or queued without bound. Stored messages and final frames go through the same queue, so a
+message is never delivered before the chunks that preceded it.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ async def test_publishes_not_awaited_yet_go_out_in_the_order_they_were_made(
     assert seqs == list(range(200))
 
 
-async def test_group_send_nowait_writes_before_it_returns(sender: PlaygroundPubSubChannelLayer) -> None:
+async def test_a_loop_turns_publishes_go_out_together_at_its_end(sender: PlaygroundPubSubChannelLayer) -> None:
     group_channel = f"{PREFIX}__group__run-now"
     client = redis.Redis.from_url(URL)
     pubsub = client.pubsub()
@@ -81,16 +81,36 @@ async def test_group_send_nowait_writes_before_it_returns(sender: PlaygroundPubS
         assert pubsub.get_message(timeout=5)["type"] == "subscribe"
         await sender.group_send("run-now", {"type": "run.frame", "seq": 0})  # connected
         assert pubsub.get_message(timeout=5)["type"] == "message"
-        reply = sender.group_send_nowait("run-now", {"type": "run.frame", "seq": 1})
-        # This loop has not turned since the call, yet the frame is on its way: the PUBLISH was
-        # written before group_send_nowait returned, not by a task waiting for the loop.
-        message = pubsub.get_message(timeout=5)
-        assert message is not None and message["type"] == "message"
-        assert sender.deserialize(message["data"])["seq"] == 1
-        assert await reply == 1
+        replies = [sender.group_send_nowait("run-now", {"type": "run.frame", "seq": seq}) for seq in (1, 2, 3)]
+        assert pubsub.get_message(timeout=0.2) is None  # this turn is not over: nothing written yet
+        await asyncio.sleep(0)  # the turn ends: one write, by the loop, not by a task of its own
+        seqs = []
+        while len(seqs) < 3:
+            message = pubsub.get_message(timeout=5)
+            assert message is not None
+            if message["type"] == "message":
+                seqs.append(sender.deserialize(message["data"])["seq"])
+        assert seqs == [1, 2, 3]
+        assert await asyncio.gather(*replies) == [1, 1, 1]
     finally:
         pubsub.close()
         client.close()
+
+
+async def test_publishes_of_a_turn_whose_connection_breaks_before_its_end_are_sent_on_the_next(
+    sender: PlaygroundPubSubChannelLayer, receiver: PlaygroundPubSubChannelLayer
+) -> None:
+    channel = await receiver.new_channel()
+    await receiver.group_add("run-unsent", channel)
+    await sender.group_send("run-unsent", {"type": "run.frame", "seq": 0})
+    assert (await asyncio.wait_for(receiver.receive(channel), 5))["seq"] == 0
+    replies = [sender.group_send_nowait("run-unsent", {"type": "run.frame", "seq": seq}) for seq in (1, 2)]
+    publisher = sender._get_layer()._publishers[0]  # type: ignore[attr-defined]
+    publisher._connection._transport.abort()  # before the turn's write
+    replies.append(sender.group_send_nowait("run-unsent", {"type": "run.frame", "seq": 3}))
+    assert await asyncio.wait_for(asyncio.gather(*replies), 5) == [1, 1, 1]
+    seqs = [(await asyncio.wait_for(receiver.receive(channel), 5))["seq"] for _ in range(3)]
+    assert seqs == [1, 2, 3]
 
 
 async def test_a_killed_publishing_connection_sends_what_waited_for_a_reply_again(
