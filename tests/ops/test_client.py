@@ -48,16 +48,16 @@ def client(*args: str) -> list[str]:
     return [sys.executable, "manage.py", "playground_client", *args]
 
 
+def run_client(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """playground_client to its end, its output captured."""
+    return subprocess.run(
+        client(*args), cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=timeout
+    )
+
+
 def test_scripted_run_to_completion_of_a_team_given_by_name(server: str, alice: Any, alice_token: str) -> None:
     writers = team(alice, "writer_critic")
-    done = subprocess.run(
-        client("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "-m", "A poem"),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    done = run_client("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "-m", "A poem")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Run complete" in done.stdout and "APPROVE" in done.stdout
     run = Run.objects.get(owner=alice)
@@ -71,31 +71,17 @@ def test_team_version_runs_that_version_of_the_team(server: str, alice: Any, ali
     first = writers.config
     writers = team_update(team=writers, author=alice, config=TeamConfig.model_validate(gallery_config("calculator")))
     assert writers.version == 2
-    done = subprocess.run(
-        client(
-            *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token),
-            *("--team-version", "1", "-m", "A poem"),
-        ),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
+    done = run_client(
+        *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token),
+        *("--team-version", "1", "-m", "A poem"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
     run = Run.objects.get(owner=alice)
     assert run.team_version == 1 and run.team_config == first and run.status == "complete"
     assert "APPROVE" in done.stdout  # the writer and critic of version 1, not the calculator of version 2
 
-    refused = subprocess.run(
-        client(
-            *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "--team-version", "9")
-        ),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
+    refused = run_client(
+        *("--server", f"http://{server}", "--team", writers.name, "--token", alice_token, "--team-version", "9")
     )
     said = " ".join((refused.stdout + refused.stderr).split())  # the console wraps long lines
     assert refused.returncode != 0 and "team_version: team" in said and "has no version 9" in said
@@ -173,21 +159,14 @@ def test_interactive_ping_and_stop_exit_non_zero(server: str, alice: Any, alice_
 
 def test_bad_token_is_refused(server: str, alice: Any) -> None:
     run = Run.objects.create(owner=alice, team_config=gallery_config("writer_critic"))
-    done = subprocess.run(
-        client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x"),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_client("--server", f"ws://{server}/runs/{run.id}", "--token", "pg_nope", "-m", "x", timeout=60)
     assert done.returncode == 3 and "not authenticated" in done.stdout
 
 
 def test_unknown_team_name_is_refused(server: str, alice: Any, alice_token: str) -> None:
     team(alice, "writer_critic")
     args = ("--server", f"http://{server}", "--team", "no such team", "--token", alice_token, "-m", "x")
-    done = subprocess.run(client(*args), cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    done = run_client(*args, timeout=60)
     assert done.returncode == 3 and "no team named 'no such team'" in done.stdout
 
 
@@ -198,36 +177,15 @@ def test_files_go_with_the_task(server: str, alice: Any, alice_token: str, tmp_p
     (tmp_path / "red.png").write_bytes(files.png())
     (tmp_path / "cat.png").write_bytes(files.elf())
     base = ("--server", f"http://{server}", "--team", str(writers.id), "--token", alice_token, "-m", "Look")
-    done = subprocess.run(
-        client(*base, "--file", str(tmp_path / "red.png")),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    done = run_client(*base, "--file", str(tmp_path / "red.png"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "red.png (image/png" in done.stdout and "Received 1 attachment: red.png" in done.stdout
     run = Run.objects.get(owner=alice)
     assert [a.name for a in run.attachments.all()] == ["red.png"]
-    refused = subprocess.run(
-        client(*base, "--file", str(tmp_path / "cat.png")),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    refused = run_client(*base, "--file", str(tmp_path / "cat.png"))
     assert refused.returncode == 3
     said = " ".join(refused.stdout.split())  # the console wraps long lines
     assert "File refused: cat.png: its content is application/x-executable" in said
     assert list(Run.objects.filter(owner=alice)) == [run]  # the files are checked before a run is created
-    missing = subprocess.run(
-        client(*base, "--file", str(tmp_path / "nope.txt")),
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    missing = run_client(*base, "--file", str(tmp_path / "nope.txt"), timeout=60)
     assert missing.returncode != 0 and "cannot read" in missing.stderr
