@@ -755,40 +755,74 @@ def message_append(
     the append only happens while that worker holds the run's lease: a worker
     the sweep gave up on cannot write into the transcript its successor resumes.
     """
-    with transaction.atomic(savepoint=False):  # inside a caller's transaction: its all-or-nothing
-        seq = _next_seq(run_id, worker)
-        if seq is None:
-            if worker is not None:
-                raise LeaseLost(f"worker {worker} no longer holds run {run_id}")
-            raise Run.DoesNotExist(f"run {run_id} does not exist")
-        return Message.objects.create(
-            run_id=run_id,
-            seq=seq,
-            source=source,
-            type=type,
-            content=content,
-            models_usage=models_usage,
-            metadata=metadata or {},
-            partial=partial,
-            target=target,
-            attachments=attachments or [],
-        )
+    message = Message(
+        run_id=run_id,
+        source=source,
+        type=type,
+        content=content,
+        models_usage=models_usage,
+        metadata=metadata or {},
+        partial=partial,
+        target=target,
+        attachments=attachments or [],
+        created_at=timezone.now(),
+    )
+    if connection.vendor == "postgresql":
+        stored = _insert_next(message, worker)
+    else:
+        with transaction.atomic(savepoint=False):  # inside a caller's transaction: its all-or-nothing
+            seq = _next_seq(run_id, worker)
+            if seq is not None:
+                message.seq = seq
+                message.save(force_insert=True)
+        stored = seq is not None
+    if not stored:
+        if worker is not None:
+            raise LeaseLost(f"worker {worker} no longer holds run {run_id}")
+        raise Run.DoesNotExist(f"run {run_id} does not exist")
+    return message
+
+
+def _lease_condition(worker: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause an append adds for a worker: it still holds the lease of a run being driven."""
+    if worker is None:
+        return "", []
+    qn, driven = connection.ops.quote_name, sorted(DRIVEN_STATUSES)
+    sql = f" AND {qn('lease_owner')} = %s AND {qn('status')} IN ({', '.join(['%s'] * len(driven))})"
+    return sql, [worker, *driven]
+
+
+def _insert_next(message: Message, worker: str | None) -> bool:
+    """Take the run's next seq and insert the message under it in one statement (False: no such run,
+    or not held by `worker`): in autocommit that is one round trip where BEGIN, UPDATE, INSERT and
+    COMMIT were four, each a wait for PostgreSQL on the store's path."""
+    qn = connection.ops.quote_name
+    fields = [f for f in Message._meta.concrete_fields if f.name not in ("id", "seq")]
+    columns = ", ".join(qn(f.column) for f in fields)
+    lease, lease_params = _lease_condition(worker)
+    sql = (
+        f"WITH next AS (UPDATE {qn(Run._meta.db_table)} SET {qn('last_seq')} = {qn('last_seq')} + 1"
+        f" WHERE {qn('id')} = %s{lease} RETURNING {qn('last_seq')})"
+        f" INSERT INTO {qn(Message._meta.db_table)} ({qn('seq')}, {columns})"
+        f" SELECT {qn('last_seq')}, {', '.join(['%s'] * len(fields))} FROM next RETURNING {qn('id')}, {qn('seq')}"
+    )
+    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [message.run_id, *lease_params, *values])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.id, message.seq = row
+    return True
 
 
 def _next_seq(run_id: int, worker: str | None) -> int | None:
-    """Take the run's next seq (None: no such run, or not held by `worker`).
-
-    One `UPDATE ... RETURNING` (PostgreSQL, SQLite >= 3.35): QuerySet.update() cannot return the
-    new value, and an UPDATE then a SELECT is one more round trip on every stored message.
-    """
+    """Take the run's next seq (None: no such run, or not held by `worker`), where `_insert_next`'s
+    data-modifying WITH is not supported (SQLite >= 3.35 has `UPDATE ... RETURNING`)."""
     table, qn = Run._meta.db_table, connection.ops.quote_name
-    sql = f"UPDATE {qn(table)} SET {qn('last_seq')} = {qn('last_seq')} + 1 WHERE {qn('id')} = %s"
-    params: list[Any] = [run_id]
-    if worker is not None:
-        driven = sorted(DRIVEN_STATUSES)
-        sql += f" AND {qn('lease_owner')} = %s AND {qn('status')} IN ({', '.join(['%s'] * len(driven))})"
-        params += [worker, *driven]
+    lease, params = _lease_condition(worker)
+    sql = f"UPDATE {qn(table)} SET {qn('last_seq')} = {qn('last_seq')} + 1 WHERE {qn('id')} = %s{lease}"
     with connection.cursor() as cursor:
-        cursor.execute(sql + f" RETURNING {qn('last_seq')}", params)
+        cursor.execute(sql + f" RETURNING {qn('last_seq')}", [run_id, *params])
         row = cursor.fetchone()
     return row[0] if row else None
