@@ -1,44 +1,54 @@
-"""At most WEB_MAX_CONCURRENT_REQUESTS requests of a process inside Django's middleware and views at once.
+"""Django's sync middleware and views run on a pool of WEB_MAX_CONCURRENT_REQUESTS threads per process.
 
 Under an ASGI server Django runs each request's sync code on a thread made for that request, with a
-database connection of its own (closed as the request finishes: runs.db). A burst of requests (200
-runs arriving, each created over REST) so opened as many threads and PostgreSQL connections at
-once, past the server's max_connections, and every new connection forked a PostgreSQL backend on
-the cores the burst was short of. Requests past the limit wait here, on the event loop, holding
-neither; they are CPU-bound once inside, so the burst takes no longer.
+database connection of its own. A burst of requests (200 runs arriving, each created over REST) so
+opened as many threads and PostgreSQL connections at once, past the server's max_connections, and
+every new connection forked a PostgreSQL backend on the cores the burst was short of; closing each
+at the request's end (runs.db) bounded them but still paid a thread and a connection per request.
+Here the requests run on the pool's threads, each keeping its connection from one request to the
+next (CONN_MAX_AGE, checked before and after each request as runs.db.db_call does); requests past
+the limit wait in the pool's queue holding neither.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
+import functools
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import SyncToAsync
+from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
-from django.utils.decorators import async_only_middleware
-
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+from django.utils.decorators import async_only_middleware, sync_only_middleware
 
 
-def _gate() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
-    if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(settings.WEB_MAX_CONCURRENT_REQUESTS)
-    return gate
+@functools.cache
+def _pool(size: int) -> ThreadPoolExecutor:
+    # One per limit: the setting changes only in tests.
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="web-request")
 
 
 @async_only_middleware
-def bounded_requests(get_response: Callable[[HttpRequest], Awaitable[Any]]) -> Callable[[HttpRequest], Any]:
-    """First in MIDDLEWARE and async only, so Django hands the middleware behind it (sync ones: a
-    thread) to it as one awaitable, taken only inside the limit."""
+def pooled_requests(get_response: Callable[[HttpRequest], Awaitable[Any]]) -> Callable[[HttpRequest], Any]:
+    """First in MIDDLEWARE and async only, so Django hands it the sync middleware behind it as one
+    sync_to_async call, whose function it runs on the pool instead of a thread made for the request."""
+    chain = get_response.func if isinstance(get_response, SyncToAsync) else None
+    if chain is None or settings.WEB_MAX_CONCURRENT_REQUESTS <= 0:
+        return get_response
+    serve = DatabaseSyncToAsync(chain, thread_sensitive=False, executor=_pool(settings.WEB_MAX_CONCURRENT_REQUESTS))
 
     async def middleware(request: HttpRequest) -> Any:
-        if settings.WEB_MAX_CONCURRENT_REQUESTS <= 0:
-            return await get_response(request)
-        async with _gate():
-            return await get_response(request)
+        # A WSGI-style request (the sync test client) stays on its caller's thread, in its transaction.
+        return await (serve if isinstance(request, ASGIRequest) else get_response)(request)
 
     return middleware
+
+
+@sync_only_middleware
+def sync_middleware_chain(get_response: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """Last in MIDDLEWARE: Django then runs every middleware before it in sync mode on the request's
+    thread; in async mode each hook of each of them hopped to that thread and back on its own."""
+    return get_response

@@ -95,7 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "playground.middleware.bounded_requests",  # first: requests past the limit wait before taking a thread
+    "playground.middleware.pooled_requests",  # first: requests run on the process's pool of request threads
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,10 +105,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "playground.middleware.sync_middleware_chain",  # last: the middleware above runs in sync mode, on one thread
 ]
 
-# Requests inside Django at once per process (playground/middleware.py); each holds a thread and a
-# database connection. 0: no limit.
+# Requests inside Django at once per process: the threads of its request pool (playground/middleware.py),
+# each keeping a database connection. 0: a thread and a connection made for each request (Django's default).
 WEB_MAX_CONCURRENT_REQUESTS = env_int("WEB_MAX_CONCURRENT_REQUESTS", 16)
 
 ROOT_URLCONF = "playground.urls"
