@@ -28,7 +28,6 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 
-from accounts.services import token_authenticate
 from agents_app.config import TeamConfigError
 from metrics import registry as metrics
 from runs import attachments, events, fanout, selectors, services
@@ -49,8 +48,9 @@ from runs.frames import (
     ToolApprovalFrame,
     parse_frame,
 )
-from runs.models import DRIVEN_STATUSES
+from runs.models import DRIVEN_STATUSES, Run
 from runs.watch import Gap, WatchFilter
+from runs.ws_auth import socket_user_and_run, token_from_scope
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +131,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             after_seq,
         )
         self.user = self.scope.get("user")
-        if self.user is not None and self.user.is_authenticated:
-            await self._join()
-        else:
+        if self.user is not None and self.user.is_authenticated:  # the session's user wins over a token
+            await self._join(*await db_call(selectors.run_for_socket)(user=self.user, run_id=self.run_id))
+            return
+        token = token_from_scope(self.scope)
+        if token is None or not await self._authenticate(token):  # an auth frame may still come
             self.auth_timer = asyncio.create_task(self._auth_deadline())
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
@@ -165,19 +167,17 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(events.error_frame(message))
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
-    async def _authenticate(self, frame: AuthFrame) -> None:
-        user = await db_call(token_authenticate)(frame.token)
-        if self.auth_timer is not None:
-            self.auth_timer.cancel()
-            self.auth_timer = None
+    async def _authenticate(self, token: str) -> bool:
+        """Join as the token's owner; False, nothing sent, when the token is not valid."""
+        user, run, exists = await db_call(socket_user_and_run)(token=token, run_id=self.run_id)
         if user is None:
-            await self._refuse_unauthenticated("invalid or revoked token")
-            return
+            return False
         self.user = user
-        await self._join()
+        await self._join(run, exists)
+        return True
 
-    async def _join(self) -> None:
-        run, exists = await db_call(selectors.run_for_socket)(user=self.user, run_id=self.run_id)
+    async def _join(self, run: Run | None, exists: bool) -> None:
+        """Join the run found for this socket's user (selectors.run_for_socket): refused when there is none."""
         if run is None and not exists:
             await self.send_json(events.error_frame(f"run {self.run_id} does not exist"))
             await self.close(code=CLOSE_NOT_FOUND)
@@ -250,7 +250,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             return
         if not self.joined:
             if isinstance(frame, AuthFrame):
-                await self._authenticate(frame)
+                if self.auth_timer is not None:
+                    self.auth_timer.cancel()
+                    self.auth_timer = None
+                if not await self._authenticate(frame.token):
+                    await self._refuse_unauthenticated("invalid or revoked token")
             else:
                 await self._refuse_unauthenticated("authenticate first: send an auth frame with your API token")
             return

@@ -1,4 +1,4 @@
-"""WebSocket credentials besides the session cookie: `?token=` and `Authorization: Bearer`."""
+"""WebSocket credentials: the session cookie, or a token (`?token=`, `Authorization: Bearer`, the auth frame)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware
-from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
+from django.contrib.auth.models import AnonymousUser
 
 from accounts.services import token_authenticate
-from runs.db import db_call
+from runs import selectors
+from runs.models import Run
 
 
 def token_from_scope(scope: dict[str, Any]) -> str | None:
@@ -25,18 +26,26 @@ def token_from_scope(scope: dict[str, Any]) -> str | None:
     return tokens[0] if tokens else None
 
 
-class TokenAuthMiddleware(BaseMiddleware):
-    """Runs inside the session and auth middleware: a session user wins; otherwise a valid token sets the user."""
+def socket_user_and_run(*, token: str, run_id: int) -> tuple[Any, Run | None, bool]:
+    """The token's owner (None when the token is not valid), the run they may drive and whether it
+    exists at all (selectors.run_for_socket): a socket's credentials and run in one database call."""
+    user = token_authenticate(token)
+    if user is None:
+        return None, None, False
+    run, exists = selectors.run_for_socket(user=user, run_id=run_id)
+    return user, run, exists
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        user = scope.get("user")
-        if user is None or not user.is_authenticated:
-            raw = token_from_scope(scope)
-            if raw:
-                token_user = await db_call(token_authenticate)(raw)
-                if token_user is not None:
-                    scope = dict(scope, user=token_user)
-        return await super().__call__(scope, receive, send)
+
+class SessionAuthMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware, which looks the session's user up only when there is a session: a
+    socket without the login cookie (scripts, the terminal client) skips the hop to the process's
+    one sync thread that the lookup takes, where every such connect queued behind the others."""
+
+    async def resolve_scope(self, scope: dict[str, Any]) -> None:
+        if scope["session"].session_key is None:
+            scope["user"]._wrapped = AnonymousUser()
+        else:
+            await super().resolve_scope(scope)
 
 
 class ReadOnlySessionMiddleware(SessionMiddleware):
@@ -55,8 +64,9 @@ class ReadOnlySessionMiddleware(SessionMiddleware):
 
 
 def websocket_auth_stack(inner: Any) -> Any:
-    """AuthMiddlewareStack with the read-only session middleware, then our token credentials."""
-    return CookieMiddleware(ReadOnlySessionMiddleware(AuthMiddleware(TokenAuthMiddleware(inner))))
+    """AuthMiddlewareStack with the read-only session middleware; a token (`token_from_scope`, or the
+    auth frame) is checked by the consumer, with its run (`socket_user_and_run`)."""
+    return CookieMiddleware(ReadOnlySessionMiddleware(SessionAuthMiddleware(inner)))
 
 
 class BrowserOriginValidator(OriginValidator):

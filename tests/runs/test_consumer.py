@@ -115,6 +115,31 @@ async def test_other_users_run_closes_4003(writer_run: int, bob_token: str) -> N
     assert (await comm.receive_output(timeout=5))["code"] == 4003
 
 
+async def test_auth_frame_for_another_users_run_closes_4003(writer_run: int, bob_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}")
+    await comm.send_json_to({"type": "auth", "token": bob_token})
+    assert (await receive(comm))["type"] == "error"
+    assert (await comm.receive_output(timeout=5))["code"] == 4003
+
+
+async def test_a_bad_token_in_the_url_still_waits_for_an_auth_frame(writer_run: int, alice_token: str) -> None:
+    comm = await connect(f"/runs/{writer_run}?token=pg_not-a-token")
+    await comm.send_json_to({"type": "auth", "token": alice_token})
+    frame = await receive(comm)
+    assert frame["type"] == "system" and frame["run"]["id"] == writer_run
+    await comm.disconnect()
+
+
+async def test_a_session_user_wins_over_a_token_in_the_url(
+    writer_run: int, alice: Any, bob_token: str, client: Any
+) -> None:
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    comm = await connect(f"/runs/{writer_run}?token={bob_token}", [(b"cookie", cookie)])
+    assert (await receive(comm))["type"] == "system"  # alice's run, watched as alice
+    await comm.disconnect()
+
+
 async def test_unknown_run_closes_4004(alice_token: str) -> None:
     comm = await connect(f"/runs/999999?token={alice_token}")
     assert (await receive(comm))["type"] == "error"
