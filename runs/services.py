@@ -8,14 +8,18 @@ is illegal from where the run actually is raises RunStateError.
 
 from __future__ import annotations
 
+import functools
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import jsonschema
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Q, QuerySet
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from providers.resolve import check_usable
@@ -99,16 +103,58 @@ def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fie
         else:
             assignments.append(f"{column} = %s")
         params.append(field.get_db_prep_save(value, connection))
-    returning = ", ".join(qn(f.column) for f in Run._meta.concrete_fields)
     sql = (
         f"UPDATE {qn(Run._meta.db_table)} SET {', '.join(assignments)} WHERE {qn('id')} = %s"
-        f" AND {qn('status')} IN ({', '.join(['%s'] * len(sources))}) RETURNING {returning}"
+        f" AND {qn('status')} IN ({', '.join(['%s'] * len(sources))}) RETURNING {_run_columns(connection.vendor)}"
     )
-    moved = list(Run.objects.raw(sql, [*params, run_id, *sources]))
-    if moved:
-        return moved[0]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, run_id, *sources])
+        row = cursor.fetchone()
+    if row is not None:
+        return _run_of_row(row)
     _explain_no_move(run_id, to, expected)
     return None
+
+
+def _run_of_row(row: Sequence[Any]) -> Run:
+    """A Run from a row of its concrete columns in order, converted as a queryset would (JSON decoded,
+    SQLite's datetimes parsed): Run.objects.raw() resolves columns and converters on every call."""
+    values = list(row)
+    for index, column, converters in _run_converters(connections[connection.alias]):
+        value = values[index]
+        for convert in converters:
+            value = convert(value, column, connection)
+        values[index] = value
+    return Run.from_db(connection.alias, _RUN_ATTNAMES, values)
+
+
+_RUN_ATTNAMES = [f.attname for f in Run._meta.concrete_fields]
+
+
+@functools.cache
+def _run_columns(vendor: str) -> str:
+    """RETURNING's column list (by vendor: each quotes names its own way)."""
+    qn = connection.ops.quote_name
+    return ", ".join(qn(f.column) for f in Run._meta.concrete_fields)
+
+
+_converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, list[tuple[int, Col, list[Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _run_converters(wrapper: BaseDatabaseWrapper) -> list[tuple[int, Col, list[Any]]]:
+    """The converters of Run's columns for one thread's connection (the backend's bind to it)."""
+    found = _converters.get(wrapper)
+    if found is None:
+        found = []
+        for index, field in enumerate(Run._meta.concrete_fields):
+            column = field.get_col(Run._meta.db_table)
+            converters = wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
+            if converters:
+                found.append((index, column, converters))
+        _converters[wrapper] = found
+    return found
 
 
 def _sources(to: str, expected: Iterable[str] | None) -> frozenset[str]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from runs import services
-from runs.models import TRANSITIONS, RunStatus
+from runs.models import TRANSITIONS, Run, RunStatus
 from runs.services import RunStateError
 from tests.factories import make_run
 
@@ -43,3 +43,21 @@ def test_expected_state_mismatch_returns_false(alice: Any) -> None:
     run = make_run(alice, "running")
     assert services.transition(run_id=run.id, to=RunStatus.RUNNING, expected=[RunStatus.QUEUED]) is False
     assert services.run_claim(run_id=run.id, worker="w2", lease_seconds=30) is None
+
+
+def _columns(run: Run) -> dict[str, Any]:
+    return {f.attname: getattr(run, f.attname) for f in Run._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_claim_and_end_return_the_run_as_stored(alice: Any) -> None:
+    """The moved run a claim or an end returns is the row as a fresh read gives it: JSON decoded, times parsed."""
+    run = make_run(alice, "queued", input_data={"tool": "search"}, usage={"prompt_tokens": 3})
+    claimed = services.run_claim(run_id=run.id, worker="w1", lease_seconds=30)
+    assert claimed is not None and claimed.status == RunStatus.RUNNING
+    assert _columns(claimed) == _columns(Run.objects.get(id=run.id))
+    assert claimed.input_data == {"tool": "search"} and claimed.started_at is not None
+    done = services.run_complete(run_id=run.id, stop_reason="done", usage={"cost": 0.5})
+    assert done is not None and not done._state.adding
+    assert _columns(done) == _columns(Run.objects.get(id=run.id))
+    assert done.usage == {"cost": 0.5} and done.finished_at is not None and done.lease_owner == ""
