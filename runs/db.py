@@ -10,16 +10,42 @@ loop's thread pool, each thread with its own connection.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync
-from channels.db import database_sync_to_async
-from django.db import connections
+from django.db import close_old_connections, connections
+from django.db.utils import Error
+
+# How long a thread's connections are trusted after their last check (age, errors, health check).
+TIDY_SECONDS = 1.0
+_tidied = threading.local()
+
+
+class DatabaseCall(SyncToAsync):
+    """channels' database_sync_to_async, tidying a thread's connections at most once a second.
+
+    channels runs close_old_connections() before and after every call, and with CONN_HEALTH_CHECKS
+    each one marks the connection for a `SELECT 1` at its next use: one more round trip to PostgreSQL
+    on every call (every stored message). A thread whose connections were checked within the last
+    second uses them as they are; a call that failed on the database makes the next one check first.
+    """
+
+    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - getattr(_tidied, "at", float("-inf")) >= TIDY_SECONDS:
+            close_old_connections()
+            _tidied.at = now
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        except Error:
+            _tidied.at = float("-inf")  # a connection that failed is checked before it is used again
+            raise
 
 
 def db_call(fn: Callable[..., Any]) -> Any:
-    return database_sync_to_async(fn, thread_sensitive=False)
+    return DatabaseCall(fn, thread_sensitive=False)
 
 
 def close_request_thread_connections(**kwargs: Any) -> None:
