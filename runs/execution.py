@@ -285,7 +285,8 @@ class Execution:
                     self.messages.append(message)
                     next_seq = message.seq + 1
                     self.streamed, self.streamed_len = [], 0
-                    await self.pipe.send(events.message_frame(message))
+                    # Stored, so its frame may go; the run goes on meanwhile (the pipe keeps the order).
+                    self.pipe.post(events.message_frame(message))
                 elif isinstance(event, SpanStart | SpanEnd):
                     telemetry.span(event)
                 elif isinstance(event, InputRequest | ApprovalRequest):

@@ -50,10 +50,14 @@ class RunPipe:
         self._pending.append(self._chunk_frame(seq, source, content, offset))
         self._pump()
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        """Queue any frame and wait until it (and everything before it) has been sent."""
+    def post(self, frame: dict[str, Any]) -> None:
+        """Queue any frame behind those already queued, without waiting for it to be sent."""
         self._pending.append(frame)
         self._pump()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Queue any frame and wait until it (and everything before it) has been sent."""
+        self.post(frame)
         await self.drain()
 
     async def drain(self) -> None:

@@ -90,6 +90,25 @@ async def test_send_waits_for_the_frame_and_everything_before_it() -> None:
     assert pipe.frames_sent == 2
 
 
+async def test_a_posted_frame_returns_at_once_keeps_its_place_and_is_drained() -> None:
+    publisher = Publisher()
+    pipe = pipe_for(publisher)
+    pipe.chunk(2, "writer", "text", 0)
+    pipe.post({"type": "message", "run_id": 7, "seq": 2})
+    pipe.chunk(3, "writer", "next", 0)  # the next message's text: its own frame, after the message
+    drained = asyncio.ensure_future(pipe.drain())
+    for i in range(3):
+        await turn()
+        assert len(publisher.started) == i + 1 and not drained.done()
+        publisher.ack(i)
+    await asyncio.wait_for(drained, 1)
+    assert [(f["type"], f["seq"]) for f in publisher.started] == [
+        ("message_chunk", 2),
+        ("message", 2),
+        ("message_chunk", 3),
+    ]
+
+
 async def test_a_failed_publish_is_logged_and_the_frames_after_it_still_go_out(caplog: Any) -> None:
     publisher = Publisher()
     pipe = pipe_for(publisher)
