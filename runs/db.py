@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync
+from django.conf import settings
 from django.db import close_old_connections, connections
 from django.db.utils import Error
 
@@ -24,7 +25,7 @@ _tidied = threading.local()
 
 
 class DatabaseCall(SyncToAsync):
-    """channels' database_sync_to_async, tidying a thread's connections at most once a second.
+    """channels' database_sync_to_async, tidying a thread's persistent connections at most once a second.
 
     channels runs close_old_connections() before and after every call, and with CONN_HEALTH_CHECKS
     each one marks the connection for a `SELECT 1` at its next use: one more round trip to PostgreSQL
@@ -33,8 +34,9 @@ class DatabaseCall(SyncToAsync):
     """
 
     def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        persistent = _persistent()
         now = time.monotonic()
-        if now - getattr(_tidied, "at", float("-inf")) >= TIDY_SECONDS:
+        if not persistent or now - getattr(_tidied, "at", float("-inf")) >= TIDY_SECONDS:
             close_old_connections()
             _tidied.at = now
         try:
@@ -42,6 +44,13 @@ class DatabaseCall(SyncToAsync):
         except Error:
             _tidied.at = float("-inf")  # a connection that failed is checked before it is used again
             raise
+        finally:
+            if not persistent:
+                close_old_connections()  # CONN_MAX_AGE = 0: the call's connection ends with it, as in channels
+
+
+def _persistent() -> bool:
+    return all(database.get("CONN_MAX_AGE", 0) != 0 for database in settings.DATABASES.values())
 
 
 def db_call(fn: Callable[..., Any]) -> Any:
