@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from agents_app.config import TeamConfigError
 from agents_app.engine import events
-from playground.admin_mixins import OwnedAdmin
+from playground.admin_mixins import OwnedAdmin, QuickRowsAdmin, RelatedSearchAdmin
 from runs import services
 from runs.export import run_document, run_markdown
 from runs.models import Message, Run, Session
@@ -51,7 +51,7 @@ class MessageInline(MessageCost, admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(OwnedAdmin):
+class SessionAdmin(QuickRowsAdmin, OwnedAdmin):
     list_display = ("name", "owner", "team", "carry_context", "updated_at", "cost")
     list_filter = ("updated_at",)
     search_fields = ("name", "owner__username")
@@ -167,7 +167,7 @@ INLINE_MESSAGES = 100  # a run with more shows a link to its messages' list inst
 
 
 @admin.register(Run)
-class RunAdmin(QuickCheckbox, OwnedAdmin):
+class RunAdmin(QuickCheckbox, QuickRowsAdmin, RelatedSearchAdmin, OwnedAdmin):
     list_display = ("id", "task_short", "status", "owner", "team", "created_at", "finished_at", "last_seq", "cost")
     list_filter = ("status", "owner", "created_at")
     list_select_related = ("owner", "team")
@@ -258,10 +258,11 @@ MESSAGE_TYPES = sorted(
 
 
 @admin.register(Message)
-class MessageAdmin(QuickCheckbox, MessageCost, OwnedAdmin):
+class MessageAdmin(QuickCheckbox, MessageCost, QuickRowsAdmin, RelatedSearchAdmin, OwnedAdmin):
     owner_field = "run__owner"
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    list_per_page = 50  # like the run list: writing the rows is most of a page's time (100 rows: 111 ms p99)
     list_display = ("run", "seq", "source", "type", "partial", "created_at", "cost")
     list_filter = (MessageTypeFilter, "partial", "created_at")
     search_fields = ("source", "run__task")

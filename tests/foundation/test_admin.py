@@ -158,7 +158,7 @@ def test_run_admin_shows_cost_per_run_agent_and_message(client: Client, django_u
 def test_a_long_run_links_to_its_messages_instead_of_listing_them(
     client: Client, django_user_model: Any, alice: Any
 ) -> None:
-    from runs.admin import INLINE_MESSAGES
+    from runs.admin import INLINE_MESSAGES, MessageAdmin
 
     long_run, short_run = make_run(alice, "complete"), make_run(alice, "complete")
     count = INLINE_MESSAGES + 1
@@ -172,7 +172,7 @@ def test_a_long_run_links_to_its_messages_instead_of_listing_them(
     assert "m-1-x" not in page and f"?run__id__exact={long_run.id}" in page and f"{count} messages" in page
     assert "short-one" in client.get(f"/admin/runs/run/{short_run.id}/change/").content.decode()
     listed = client.get(f"/admin/runs/message/?run__id__exact={long_run.id}").content.decode()
-    assert listed.count('class="action-select"') == 100  # that run's messages only, a page of them
+    assert listed.count('class="action-select"') == MessageAdmin.list_per_page  # that run's messages, a page of them
 
 
 @pytest.mark.django_db
