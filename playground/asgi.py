@@ -2,10 +2,14 @@ import asyncio
 import os
 from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application does
+
+from playground.middleware import RequestHandler  # noqa: E402
+
+django_asgi_app = RequestHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from twisted.internet import reactor  # noqa: E402

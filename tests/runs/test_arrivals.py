@@ -141,13 +141,16 @@ async def _get(app: Any, path: str, token: str) -> int:
 
 
 def _bursts(token: str, bursts: int, size: int) -> tuple[list[list[int]], list[tuple[str, int]]]:
-    """`bursts` bursts of `size` concurrent GET /api/runs through Django's ASGI handler, one after the other:
-    their statuses, and for each connection opened meanwhile its thread's name and how many were open then."""
+    """`bursts` bursts of `size` concurrent GET /api/runs through the server's ASGI handler, one after the other:
+    their statuses, and for each connection opened meanwhile its thread's name and how many were open then
+    (for each request_started signal, its thread's name and -1)."""
     import asyncio
     import threading
 
-    from django.core.asgi import get_asgi_application
+    from django.core.signals import request_started
     from django.db.backends.signals import connection_created
+
+    from playground.middleware import RequestHandler
 
     opened: dict[int, Any] = {}  # each thread's wrapper once, however often it reconnects
     notes: list[tuple[str, int]] = []
@@ -156,15 +159,20 @@ def _bursts(token: str, bursts: int, size: int) -> tuple[list[list[int]], list[t
         opened[id(connection)] = connection
         notes.append((threading.current_thread().name, sum(1 for w in opened.values() if w.connection is not None)))
 
+    def started(sender: Any, **kwargs: Any) -> None:
+        notes.append((threading.current_thread().name, -1))
+
     async def burst() -> list[int]:
-        app = get_asgi_application()
+        app = RequestHandler()  # what playground.asgi serves
         return await asyncio.gather(*(_get(app, "/api/runs", token) for _ in range(size)))
 
     connection_created.connect(note)
+    request_started.connect(started)
     try:
         return [asyncio.run(burst()) for _ in range(bursts)], notes
     finally:
         connection_created.disconnect(note)
+        request_started.disconnect(started)
         if connection.vendor == "postgresql":  # the pool's threads keep theirs; the test database must go
             from tests.support.pg import drop_other_connections
 
@@ -179,11 +187,14 @@ def test_a_burst_of_requests_holds_at_most_the_limit_of_connections(alice_token:
     Run.objects.exists()  # this thread's connection, which must stay open
     statuses, notes = _bursts(alice_token, bursts=2, size=12)
     assert statuses == [[200] * 12] * 2
-    assert notes, "the requests reached the database"
-    assert all(name.startswith("web-request") for name, _ in notes), notes  # not a thread made per request
-    assert max(open_now for _, open_now in notes) <= 3, notes
+    opened = [(name, open_now) for name, open_now in notes if open_now >= 0]
+    assert opened, "the requests reached the database"
+    assert all(name.startswith("web-request") for name, _ in opened), opened  # not a thread made per request
+    assert max(open_now for _, open_now in opened) <= 3, opened
     if connection.settings_dict["CONN_MAX_AGE"]:
-        assert len(notes) <= 3, notes  # 24 requests, each thread's connection opened once
+        assert len(opened) <= 3, opened  # 24 requests, each thread's connection opened once
+    signalled = {name for name, open_now in notes if open_now < 0}
+    assert len(signalled) == 1, signalled  # the signals' receivers: one thread for all, none made per request
     assert connection.connection is not None
 
 
