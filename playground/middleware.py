@@ -6,8 +6,8 @@ opened as many threads and PostgreSQL connections at once, past the server's max
 every new connection forked a PostgreSQL backend on the cores the burst was short of; closing each
 at the request's end (runs.db) bounded them but still paid a thread and a connection per request.
 Here the requests run on the pool's threads, each keeping its connection from one request to the
-next (CONN_MAX_AGE, checked before and after each request as runs.db.db_call does); requests past
-the limit wait in the pool's queue holding neither.
+next (CONN_MAX_AGE, checked as runs.db.db_call checks its threads'); requests past the limit wait in
+the pool's queue holding neither.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import SyncToAsync
-from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.http import HttpRequest
 from django.utils.decorators import async_only_middleware, sync_only_middleware
+
+from runs.db import DatabaseCall
 
 
 class RequestHandler(ASGIHandler):
@@ -50,7 +51,7 @@ def pooled_requests(get_response: Callable[[HttpRequest], Awaitable[Any]]) -> Ca
     chain = get_response.func if isinstance(get_response, SyncToAsync) else None
     if chain is None or settings.WEB_MAX_CONCURRENT_REQUESTS <= 0:
         return get_response
-    serve = DatabaseSyncToAsync(chain, thread_sensitive=False, executor=_pool(settings.WEB_MAX_CONCURRENT_REQUESTS))
+    serve = DatabaseCall(chain, thread_sensitive=False, executor=_pool(settings.WEB_MAX_CONCURRENT_REQUESTS))
 
     async def middleware(request: HttpRequest) -> Any:
         # A WSGI-style request (the sync test client) stays on its caller's thread, in its transaction.
