@@ -18,6 +18,13 @@ connections that closed or whose application ended are looked at. Its timeout ch
 HTTP timeouts, the WebSocket's ping when the client has been silent for --ping-interval) walks a
 fifth of the connections every 2 s instead of all of them: each is checked every 10 s, so a ping
 goes out 20-30 s after the client's last message instead of 20-22 s.
+A ping (to a client silent for --ping-interval) is autobahn's own frame and payload, written in one go,
+and its pong's deadline goes into one queue the server looks at every second instead of a timer per
+ping (autobahn's batched timer: an object and a closure per ping, and a list search to cancel it at the
+pong); a client that answers, or sends anything, before the deadline stays, one that does not is dropped
+as autobahn drops it, within --ping-timeout and a second. This reads autobahn's ping state
+(autoPingPending, autoPingPendingSeq, autoPingPendingSent, onAutoPingTimeout), which its pong handler
+shares with it.
 Autobahn formats values for its debug log lines whether they are logged or not: its whole
 configuration at every connection (about 1 ms a socket), highlighted names and values at every
 chunk of bytes received and every frame it sends; here only when debug logging is on.
@@ -28,6 +35,9 @@ SERVE_PROFILE=path writes a cProfile of the process to path.<pid>.prof when it e
 from __future__ import annotations
 
 import os
+import struct
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +64,8 @@ for _module in (autobahn_protocol, autobahn_twisted):
         if hasattr(_module, _name):
             setattr(_module, _name, _when_debugging(getattr(_module, _name)))
 
+PING = struct.Struct(">QL")  # autobahn's ping payload: the time it was sent (ns) and its sequence number
+PING_FRAME_HEAD = bytes([0x89, PING.size])  # FIN, opcode 9 (ping), an unmasked payload of 12 bytes
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5
 CLOSE_HANDSHAKE_SECONDS = 10
@@ -79,6 +91,26 @@ class DirectWebSocketProtocol(WebSocketProtocol):
         self._write_now(data)
         self.trafficStats.outgoingOctetsWireLevel += len(data)
 
+    def _sendAutoPing(self) -> None:
+        if self.state != self.STATE_OPEN:
+            return
+        self.autoPingPendingCall = None
+        self.autoPingPendingSent = time.time_ns()
+        self.autoPingPendingSeq += 1
+        self.autoPingPending = PING.pack(self.autoPingPendingSent, self.autoPingPendingSeq)
+        self.sendData(PING_FRAME_HEAD + self.autoPingPending)
+        if self.autoPingTimeout:
+            self.server.ping_sent(self, self.autoPingTimeout)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.autoPingPending = b""  # the client is alive: what autobahn does at a data frame during a ping
+        super().onMessage(payload, isBinary)
+
+    def ping_overdue(self, seq: int) -> None:
+        """The deadline of ping `seq` has passed: the connection is dropped if that ping is still unanswered."""
+        if self.autoPingPending and self.autoPingPendingSeq == seq and self.state != self.STATE_CLOSED:
+            self.onAutoPingTimeout()
+
 
 class GracefulServer(Server):
     _ws_factory: WebSocketFactory
@@ -88,6 +120,8 @@ class GracefulServer(Server):
         super().__init__(*args, **kwargs)
         self._to_check: set[Any] = set()  # connections the application checker must look at
         self._sweep = 0  # which slice of the connections the timeout checker looks at next
+        # (deadline, protocol, ping sequence number) in the order sent: one timeout for all, so deadlines ascend
+        self._ping_deadlines: deque[tuple[float, Any, int]] = deque()
 
     def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
         queue = super().create_application(protocol, scope)
@@ -132,6 +166,19 @@ class GracefulServer(Server):
         factory.setProtocolOptions(failByDrop=False, closeHandshakeTimeout=CLOSE_HANDSHAKE_SECONDS)
         factory.protocol = DirectWebSocketProtocol
         self._ws_factory = factory
+
+    def ping_sent(self, protocol: Any, timeout: float) -> None:
+        if not self._ping_deadlines:
+            reactor.callLater(1, self.ping_checker)  # type: ignore[arg-type]
+        self._ping_deadlines.append((time.monotonic() + timeout, protocol, protocol.autoPingPendingSeq))
+
+    def ping_checker(self) -> None:
+        deadlines, now = self._ping_deadlines, time.monotonic()
+        while deadlines and deadlines[0][0] <= now:
+            _, protocol, seq = deadlines.popleft()
+            protocol.ping_overdue(seq)
+        if deadlines:
+            reactor.callLater(1, self.ping_checker)  # type: ignore[arg-type]
 
     def timeout_checker(self) -> None:
         protocols = list(self.connections)

@@ -185,3 +185,82 @@ def test_autobahns_log_values_are_formatted_only_for_a_debug_log() -> None:
         assert "12" in websocket.hlval(12) and "named" in websocket.hltype(named)
     finally:
         txaio.set_global_log_level(level)
+
+
+async def _open_socket(monkeypatch: pytest.MonkeyPatch, ping_timeout: float) -> tuple[Any, Any, Any]:
+    """A DirectWebSocketProtocol through autobahn's real handshake on an in-memory transport, its
+    application accepting and then waiting; returns the server, the protocol and the transport."""
+    from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+    from daphne.ws_protocol import WebSocketFactory
+    from twisted.internet import reactor
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.testing import StringTransport
+
+    from ops.serve import GracefulServer
+
+    class Timer:
+        def cancel(self) -> None: ...
+
+    monkeypatch.setattr(reactor, "callLater", lambda *args, **kwargs: Timer())  # no reactor runs here
+
+    class Transport(StringTransport):
+        def unregisterProducer(self) -> None:
+            self.producer = None
+
+        def abortConnection(self) -> None:
+            self.loseConnection()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await asyncio.Event().wait()
+
+    server = GracefulServer(application=app, endpoints=["tcp:port=0"], ping_timeout=ping_timeout)
+    server.connections = {}
+    server.ws_factory = WebSocketFactory(server, server="Daphne")
+    server.ws_factory.setProtocolOptions(autoPingTimeout=ping_timeout)
+    protocol = server.ws_factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 5000))
+    transport = Transport(peerAddress=IPv4Address("TCP", "127.0.0.1", 5000))
+    protocol.makeConnection(transport)
+    protocol._raw_query_string = b""  # what Daphne's HTTP protocol hands over with an upgrade
+    protocol.dataReceived(
+        b"GET /runs/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    for _ in range(50):
+        await asyncio.sleep(0.01)  # the accept travels through the application's queue
+        if protocol.state == AutobahnProtocol.STATE_OPEN:
+            break
+    assert protocol.state == AutobahnProtocol.STATE_OPEN and b"101 Switching Protocols" in transport.value()
+    transport.clear()
+    return server, protocol, transport
+
+
+def _masked(opcode: int, payload: bytes) -> bytes:
+    mask = b"\x01\x02\x03\x04"
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@pytest.mark.parametrize("client", ["silent", "answers with a pong", "sends a message"])
+async def test_a_ping_unanswered_by_its_deadline_drops_the_socket_and_an_answered_one_does_not(
+    monkeypatch: pytest.MonkeyPatch, client: str
+) -> None:
+    import time
+
+    server, protocol, transport = await _open_socket(monkeypatch, ping_timeout=30)
+    protocol._sendAutoPing()
+    frame = transport.value()
+    assert frame[:2] == b"\x89\x0c" and frame[2:] == protocol.autoPingPending  # autobahn's ping and payload
+    assert protocol.autoPingTimeoutCall is None  # no timer of its own: its deadline is in the server's queue
+    if client == "answers with a pong":
+        protocol.dataReceived(_masked(0xA, frame[2:]))
+    elif client == "sends a message":
+        protocol.dataReceived(_masked(0x1, b'{"type": "ping"}'))
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + 29)
+    server.ping_checker()
+    assert not transport.disconnecting  # before the deadline nothing happens to any of them
+    monkeypatch.setattr(time, "monotonic", lambda: now + 31)
+    server.ping_checker()
+    assert transport.disconnecting is (client == "silent")
+    assert not server._ping_deadlines
