@@ -22,9 +22,11 @@ A ping (to a client silent for --ping-interval) is autobahn's own frame and payl
 and its pong's deadline goes into one queue the server looks at every second instead of a timer per
 ping (autobahn's batched timer: an object and a closure per ping, and a list search to cancel it at the
 pong); a client that answers, or sends anything, before the deadline stays, one that does not is dropped
-as autobahn drops it, within --ping-timeout and a second. This reads autobahn's ping state
-(autoPingPending, autoPingPendingSeq, autoPingPendingSent, onAutoPingTimeout), which its pong handler
-shares with it.
+as autobahn drops it, within --ping-timeout and a second. The pong, when it arrives alone between two
+frames (as browsers send it), is recognised from its 18 bytes instead of going through autobahn's frame
+parser (its debug logs, a frame header object, an unmasker, five callbacks). This reads autobahn's ping
+state (autoPingPending, autoPingPendingSeq, autoPingPendingSent, onAutoPingTimeout), which its pong
+handler shares with it, and its parser's (data, current_frame: nothing half-read).
 Autobahn formats values for its debug log lines whether they are logged or not: its whole
 configuration at every connection (about 1 ms a socket), highlighted names and values at every
 chunk of bytes received and every frame it sends; here only when debug logging is on.
@@ -66,6 +68,8 @@ for _module in (autobahn_protocol, autobahn_twisted):
 
 PING = struct.Struct(">QL")  # autobahn's ping payload: the time it was sent (ns) and its sequence number
 PING_FRAME_HEAD = bytes([0x89, PING.size])  # FIN, opcode 9 (ping), an unmasked payload of 12 bytes
+PONG_FRAME_HEAD = bytes([0x8A, 0x80 | PING.size])  # FIN, opcode 10 (pong), a masked payload of 12 bytes
+PONG_FRAME_SIZE = 2 + 4 + PING.size  # its head, the client's mask, the payload
 CLOSE_GOING_AWAY = 1001
 FLUSH_SECONDS = 0.5
 CLOSE_HANDSHAKE_SECONDS = 10
@@ -101,6 +105,22 @@ class DirectWebSocketProtocol(WebSocketProtocol):
         self.sendData(PING_FRAME_HEAD + self.autoPingPending)
         if self.autoPingTimeout:
             self.server.ping_sent(self, self.autoPingTimeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if (
+            len(data) == PONG_FRAME_SIZE
+            and data.startswith(PONG_FRAME_HEAD)
+            and self.autoPingPending
+            and not self.data
+            and self.current_frame is None
+            and self.state == self.STATE_OPEN
+        ):
+            mask = int.from_bytes(data[2:6] * 3)
+            if (int.from_bytes(data[6:]) ^ mask).to_bytes(PING.size) == self.autoPingPending:
+                self.trafficStats.incomingOctetsWireLevel += PONG_FRAME_SIZE
+                self.autoPingPending = b""  # answered: what autobahn's pong handler does with a matching pong
+                return
+        super().dataReceived(data)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         self.autoPingPending = b""  # the client is alive: what autobahn does at a data frame during a ping

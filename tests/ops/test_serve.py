@@ -241,7 +241,17 @@ def _masked(opcode: int, payload: bytes) -> bytes:
     return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-@pytest.mark.parametrize("client", ["silent", "answers with a pong", "sends a message"])
+@pytest.mark.parametrize(
+    "client",
+    [
+        "silent",
+        "answers with a pong",  # one read of 18 bytes: ops.serve's own check
+        "answers with a pong in two reads",  # autobahn's frame parser
+        "answers with a pong behind a message",
+        "answers with another payload",
+        "sends a message",
+    ],
+)
 async def test_a_ping_unanswered_by_its_deadline_drops_the_socket_and_an_answered_one_does_not(
     monkeypatch: pytest.MonkeyPatch, client: str
 ) -> None:
@@ -252,15 +262,28 @@ async def test_a_ping_unanswered_by_its_deadline_drops_the_socket_and_an_answere
     frame = transport.value()
     assert frame[:2] == b"\x89\x0c" and frame[2:] == protocol.autoPingPending  # autobahn's ping and payload
     assert protocol.autoPingTimeoutCall is None  # no timer of its own: its deadline is in the server's queue
+    pong, message = _masked(0xA, frame[2:]), _masked(0x1, b'{"type": "ping"}')
+    parsed: list[int] = []  # control frames through autobahn's parser
+    parse = protocol.processControlFrame
+    monkeypatch.setattr(protocol, "processControlFrame", lambda: parsed.append(1) or parse())
     if client == "answers with a pong":
-        protocol.dataReceived(_masked(0xA, frame[2:]))
+        protocol.dataReceived(pong)
+    elif client == "answers with a pong in two reads":
+        protocol.dataReceived(pong[:7])
+        protocol.dataReceived(pong[7:])
+    elif client == "answers with a pong behind a message":
+        protocol.dataReceived(message[:-1])
+        protocol.dataReceived(message[-1:] + pong)
+    elif client == "answers with another payload":
+        protocol.dataReceived(_masked(0xA, bytes(12)))
     elif client == "sends a message":
-        protocol.dataReceived(_masked(0x1, b'{"type": "ping"}'))
+        protocol.dataReceived(message)
     now = time.monotonic()
     monkeypatch.setattr(time, "monotonic", lambda: now + 29)
     server.ping_checker()
     assert not transport.disconnecting  # before the deadline nothing happens to any of them
     monkeypatch.setattr(time, "monotonic", lambda: now + 31)
     server.ping_checker()
-    assert transport.disconnecting is (client == "silent")
+    assert transport.disconnecting is (client in ("silent", "answers with another payload"))
+    assert bool(parsed) is (client.startswith("answers with a") and client != "answers with a pong")
     assert not server._ping_deadlines
