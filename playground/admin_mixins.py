@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.db import connections
 from django.db.models import (
     BooleanField,
     CharField,
@@ -29,6 +30,7 @@ from django.db.models import (
     QuerySet,
     TextField,
     TimeField,
+    Value,
 )
 from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
@@ -294,10 +296,10 @@ SEARCH_IDS_MAX = 1000  # a term matching more related rows than this is searched
 
 class RelatedSearchAdmin(admin.ModelAdmin):
     """Django's search, except that a term looked up across a foreign key (`run__task`, `=owner__username`) is
-    first turned into the ids of the related rows it matches, one query each, so that every condition is on
-    this model's own columns: PostgreSQL then answers a term from indexes (trigram, foreign key) instead of
-    joining every row and filtering after (10,000 runs: 37 ms -> 0.1 ms a query). Search fields of any other
-    shape (a lookup in the path, two relations deep) leave the whole search to Django."""
+    first turned into the ids of the related rows it matches (one query for all terms and fields), so that
+    every condition is on this model's own columns: PostgreSQL then answers a term from indexes (trigram,
+    foreign key) instead of joining every row and filtering after (10,000 runs: 37 ms -> 0.1 ms a query).
+    Search fields of any other shape (a lookup in the path, two relations deep) leave the search to Django."""
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -306,11 +308,16 @@ class RelatedSearchAdmin(admin.ModelAdmin):
         fields = [f for f in specs if f is not None]
         if not search_term or len(fields) != len(specs) or not any(f.relation for f in fields):
             return super().get_search_results(request, queryset, search_term)
-        terms: list[Any] = []
+        bits = []
         for bit in smart_split(search_term):
             if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
                 bit = unescape_string_literal(bit)
-            terms.append(Q.create([f.condition(bit) for f in fields], connector=Q.OR))
+            bits.append(bit)
+        ids = _related_ids(bits, fields, queryset.db)
+        terms: list[Any] = [
+            Q.create([f.condition(bit, ids.get((i, j), [])) for j, f in enumerate(fields)], connector=Q.OR)
+            for i, bit in enumerate(bits)
+        ]
         return queryset.filter(Q.create(terms)), False
 
 
@@ -318,14 +325,32 @@ class _SearchField:
     def __init__(self, lookup: str, relation: Any = None, remote: str = "") -> None:
         self.lookup, self.relation, self.remote = lookup, relation, remote
 
-    def condition(self, bit: str) -> tuple[str, Any]:
+    def related(self, bit: str) -> QuerySet[Any]:
+        return self.relation.related_model._default_manager.filter(**{self.remote: bit})  # type: ignore[no-any-return]
+
+    def condition(self, bit: str, ids: list[Any]) -> tuple[str, Any]:
         if self.relation is None:
             return self.lookup, bit
-        related = self.relation.related_model._default_manager.filter(**{self.remote: bit})
-        ids = list(related.values_list("pk", flat=True)[: SEARCH_IDS_MAX + 1])
         if len(ids) > SEARCH_IDS_MAX:
             return f"{self.relation.name}__{self.remote}", bit
         return f"{self.relation.attname}__in", ids
+
+
+def _related_ids(bits: list[str], fields: list[_SearchField], using: str) -> dict[tuple[int, int], list[Any]]:
+    """The ids each term matches through each related search field, keyed (term, field), in one UNION ALL;
+    more than SEARCH_IDS_MAX of one are not all read where the database takes a LIMIT in a UNION."""
+    limited = connections[using].features.supports_slicing_ordering_in_compound
+    parts = []
+    for i, bit in enumerate(bits):
+        for j, field in enumerate(fields):
+            if field.relation is not None:
+                part = field.related(bit).order_by().annotate(term=Value(i), field=Value(j))
+                part = part.values_list("term", "field", "pk")
+                parts.append(part[: SEARCH_IDS_MAX + 1] if limited else part)
+    ids: dict[tuple[int, int], list[Any]] = {}
+    for i, j, pk in parts[0].union(*parts[1:], all=True) if parts else ():
+        ids.setdefault((i, j), []).append(pk)
+    return ids
 
 
 def _search_field(opts: Any, spec: str) -> _SearchField | None:
