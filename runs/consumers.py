@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -272,9 +273,12 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             if isinstance(frame, PingFrame):
                 await self.send_json(events.pong_frame())
                 # Nothing heard since the last ping: frames may have been lost on their way (a worker
-                # that could not reach Redis), so ask the database.
-                if self.live_frames == self.live_frames_at_ping:
-                    await self._catch_up()
+                # that could not reach Redis), so ask the database: how far the run got, read once for
+                # all its watchers in this process, then what this watcher lacks, if anything.
+                if self.live_frames == self.live_frames_at_ping and self.relay is not None:
+                    progress = await _run_progress(self.relay)
+                    if progress is None or self.watch.behind(progress.last_seq, progress.terminal, progress.request_id):
+                        await self._catch_up()
                 self.live_frames_at_ping = self.live_frames
             elif isinstance(frame, StartFrame):
                 await admit_start_request()  # frames of running runs first (runs.admission)
@@ -475,6 +479,26 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await super().send(text_data=encoded(content), close=close)
         except Disconnected:
             self.closing = True
+
+
+# How long one read of a run's progress answers the pings of all its watchers in a process (its relay):
+# browsers ping every 20 s each, so a run watched from 1,000 tabs was read 50 times a second (twice a ping).
+PROGRESS_SHARED_SECONDS = 5.0
+_progress: weakref.WeakKeyDictionary[Relay, tuple[float, asyncio.Future[selectors.Progress | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _run_progress(relay: Relay) -> selectors.Progress | None:
+    now = asyncio.get_running_loop().time()
+    entry = _progress.get(relay)
+    if entry is None or now - entry[0] > PROGRESS_SHARED_SECONDS or _failed(entry[1]):
+        entry = _progress[relay] = (now, asyncio.ensure_future(db_call(selectors.run_progress)(run_id=relay.run_id)))
+    return await asyncio.shield(entry[1])
+
+
+def _failed(read: asyncio.Future[Any]) -> bool:
+    return read.done() and (read.cancelled() or read.exception() is not None)
 
 
 def _config_refusal(exc: TeamConfigError) -> str:

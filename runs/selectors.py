@@ -15,7 +15,7 @@ from django.db.models.base import ModelState
 
 from playground.scoping import readable_by, writable_by
 from runs import events
-from runs.models import Attachment, Message, Run, RunStatus, Session
+from runs.models import TERMINAL_STATUSES, Attachment, Message, Run, RunStatus, Session
 from runs.shapes import MESSAGE_COLUMNS
 from traces.models import Span
 
@@ -86,6 +86,25 @@ def run_for_socket(*, user: Any, run_id: int) -> tuple[Run | None, bool]:
         return run_get_writable(user=user, run_id=run_id), True
     except Run.DoesNotExist:
         return None, Run.objects.filter(id=run_id).exists()
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a run has got, for a watcher to tell whether it missed anything (WatchFilter.behind)."""
+
+    last_seq: int
+    terminal: bool
+    request_id: str  # the input or approval request it waits on, or ""
+
+
+def run_progress(*, run_id: int) -> Progress | None:
+    """One small read of the run (None: it is gone), instead of a replay's run and messages."""
+    row = Run.objects.filter(id=run_id).values_list("status", "last_seq", "input_request_id").first()
+    if row is None:
+        return None
+    status, last_seq, request_id = row
+    waiting = status == RunStatus.AWAITING_INPUT
+    return Progress(last_seq, status in TERMINAL_STATUSES, request_id if waiting else "")
 
 
 @dataclass

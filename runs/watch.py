@@ -44,6 +44,15 @@ class WatchFilter:
         self.last_seq = after_seq
         self._chunk_seq = self._chunk_pos = 0
 
+    def behind(self, last_seq: int, terminal: bool, request_id: str) -> bool:
+        """Whether a run stored up to `last_seq`, ended or not, waiting on `request_id` or not ("")
+        has anything this watcher was not sent: a message, the final frame, the request."""
+        return (
+            last_seq > self.last_seq
+            or (terminal and not self.final_sent)
+            or (bool(request_id) and request_id != self.sent_request_id)
+        )
+
     def resume(self, after_seq: int) -> None:
         """The client asked to be sent everything after `after_seq` again (the final frame and request too)."""
         self.final_sent, self.sent_request_id = False, ""

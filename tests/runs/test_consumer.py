@@ -101,6 +101,33 @@ async def test_a_watcher_that_hears_nothing_between_two_pings_catches_up_from_th
     await comm.disconnect()
 
 
+async def test_pings_of_a_runs_watchers_read_its_progress_once(
+    writer_run: int, alice_token: str, monkeypatch: Any
+) -> None:
+    from runs import selectors
+
+    reads: list[int] = []
+
+    def counted(*, run_id: int) -> Any:
+        reads.append(run_id)
+        return selectors.Progress(last_seq=0, terminal=False, request_id="")
+
+    monkeypatch.setattr(selectors, "run_progress", counted)
+    comms = [await connect(f"/runs/{writer_run}?token={alice_token}") for _ in range(3)]
+    for comm in comms:
+        assert (await receive(comm))["type"] == "system"
+    # The second and third ping of each, with nothing heard since the one before, ask; a socket's pings
+    # are handled in turn, so the third's pong comes after the second's question was answered.
+    for _ in range(3):
+        for comm in comms:
+            await comm.send_json_to({"type": "ping"})
+            assert (await receive(comm))["type"] == "pong"
+    assert reads == [writer_run]  # one read answered all six, and none needed a replay
+    for comm in comms:
+        assert await comm.receive_nothing(timeout=0.1)
+        await comm.disconnect()
+
+
 async def test_no_credentials_closes_4001_after_timeout(writer_run: int, monkeypatch: Any) -> None:
     monkeypatch.setattr(consumers, "AUTH_FRAME_TIMEOUT", 0.2)
     comm = await connect(f"/runs/{writer_run}")

@@ -219,3 +219,15 @@ def test_a_watcher_in_step_with_the_stream_takes_a_batch_of_text_at_once() -> No
     assert w.admit_text(2, 2, 0, 4)  # a resumed execution streams the message again from its start
     w.admit(message(2), live=True)
     assert not w.admit_text(2, 2, 4, 8)  # the stored message is there already
+
+
+def test_behind_tells_what_a_ping_must_fetch() -> None:
+    w = WatchFilter(lambda *a: {}, after_seq=3)
+    assert not w.behind(3, terminal=False, request_id="")  # nothing new: no replay
+    assert w.behind(4, terminal=False, request_id="")  # a message it was not sent
+    assert w.behind(3, terminal=True, request_id="")  # the end
+    assert w.behind(3, terminal=False, request_id="r1")  # a request
+    w.admit({"type": "input_request", "request_id": "r1"})
+    assert not w.behind(3, terminal=False, request_id="r1")  # that request went out already
+    w.admit({"type": "completion", "seq": 3})
+    assert not w.behind(3, terminal=True, request_id="")  # so did the end
