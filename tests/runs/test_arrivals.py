@@ -107,6 +107,22 @@ def test_a_web_server_connects_its_publisher_before_the_first_start(settings: An
         assert producer.connection.declared_entities  # the run queue, declared once per connection
 
 
+@pytest.mark.services
+def test_publishes_on_a_broker_channel_share_one_redis_client(settings: Any) -> None:
+    from runs.tasks import execute_run
+
+    settings.RUN_EXECUTOR = "celery"
+    with execute_run.app.producer_or_acquire() as producer:
+        channel = producer.channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second  # not a client made for each task published
+            assert first.ping()
+        channel._disconnect_pools()  # what kombu does on a lost connection: the next client is the new pool's
+        with channel.conn_or_acquire() as after:
+            assert after is not first and after.connection_pool is channel.pool
+            assert after.ping()
+
+
 def test_a_process_whose_runs_stay_in_it_warms_no_publisher(settings: Any) -> None:
     import threading
 
