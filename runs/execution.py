@@ -229,6 +229,9 @@ class Execution:
         channel = await layer.new_channel()
         group = events.control_group(self.run_id)
         await layer.group_add(group, channel)
+        # Receiving from the start: only the listener's cancellation gives the channel back to the layer,
+        # a refused claim included (a subscription per refused claim stayed for the worker's life).
+        self._helpers = [asyncio.create_task(self._listen_for_stop(layer, channel))]
         try:
             loaded = await db_call(_claim_and_load)(self.run_id, self.worker, lease, self.traceparent)
             if loaded is None:
@@ -240,10 +243,7 @@ class Execution:
             if loaded.config is None:
                 await self._fail(loaded.config_error)
                 return
-            self._helpers = [
-                asyncio.create_task(self._heartbeat(lease)),
-                asyncio.create_task(self._listen_for_stop(layer, channel)),
-            ]
+            self._helpers.append(asyncio.create_task(self._heartbeat(lease)))
             await self._run_engine(loaded)
         finally:
             for task in self._helpers:
