@@ -2,7 +2,11 @@
 UPPER('%term%')) on runs' task and error and messages' source: PostgreSQL only; SQLite has no
 pg_trgm and scans, as before. Built concurrently so that a deployment's writes go on meanwhile."""
 
-from django.db import migrations
+import logging
+
+from django.db import DatabaseError, migrations
+
+logger = logging.getLogger(__name__)
 
 INDEXES = {
     "run_task_trgm": ("runs_run", 'UPPER("task"::text)'),
@@ -14,7 +18,11 @@ INDEXES = {
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    try:
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except DatabaseError as exc:  # a role that may not create extensions: searches work, unindexed, as before
+        logger.warning("pg_trgm unavailable (%s): the admin's substring search stays without trigram indexes", exc)
+        return
     for name, (table, expression) in INDEXES.items():
         schema_editor.execute(
             f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" USING gin (({expression}) gin_trgm_ops)'

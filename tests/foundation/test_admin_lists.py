@@ -150,3 +150,25 @@ def test_the_trigram_migration_is_applied_and_makes_its_indexes_on_postgresql() 
         indexes = dict(cursor.fetchall())
     assert set(indexes) == {"run_task_trgm", "run_error_trgm", "message_source_trgm"}
     assert all("gin_trgm_ops" in definition for definition in indexes.values())
+
+
+@pytest.mark.django_db
+def test_without_pg_trgm_the_migration_leaves_the_indexes_out_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    from importlib import import_module
+
+    from django.db import DatabaseError
+
+    migration = import_module("runs.migrations.0011_search_trigram_indexes")
+
+    class Refused:
+        connection = type("Connection", (), {"vendor": "postgresql"})()
+        executed: list[str] = []
+
+        def execute(self, sql: str) -> None:
+            self.executed.append(sql)
+            raise DatabaseError('permission denied to create extension "pg_trgm"')
+
+    editor = Refused()
+    migration.create(None, editor)
+    assert editor.executed == ["CREATE EXTENSION IF NOT EXISTS pg_trgm"]  # no index is attempted without it
+    assert "pg_trgm unavailable" in caplog.text
