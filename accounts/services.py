@@ -37,7 +37,9 @@ def token_authenticate(raw: str) -> Any | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200 or NUL in raw:
         return None  # (a NUL never belongs to a token, and PostgreSQL would refuse the lookup)
     digest = _digest(raw)
-    candidates = ApiToken.objects.select_related("user").filter(prefix=raw[:10], revoked_at__isnull=True)
+    # No ORDER BY: any matching token will do, and compiling the model's default ordering cost every
+    # request and token socket about 0.2 ms of CPU.
+    candidates = ApiToken.objects.select_related("user").filter(prefix=raw[:10], revoked_at__isnull=True).order_by()
     for token in candidates:
         # The digest lookup could be an index hit, but compare_digest keeps timing flat.
         if hmac.compare_digest(token.digest, digest) and token.user.is_active:
