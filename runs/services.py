@@ -254,17 +254,22 @@ class MonthlyBudgetSpent(TooManyActiveRuns):
     """The owner's monthly budget is spent: refused like a run past the cap (429), with its own message."""
 
 
-def check_active_limit(run_id: int) -> None:
-    """Raise TooManyActiveRuns when the run's owner is at the cap (one query), MonthlyBudgetSpent when
-    their monthly budget is used up (one more query, and a sum only when a budget applies)."""
+def check_active_limit(run_id: int, *, queued: bool = False) -> None:
+    """Raise TooManyActiveRuns when the run's owner is at the cap (one query). `queued`: this transaction
+    has queued the run already, so the count includes it."""
     from django.conf import settings
 
     limit = settings.RUN_MAX_ACTIVE_PER_USER
-    active = _count_owners_active_runs(run_id)
-    if active >= limit:
+    others = _count_owners_active_runs(run_id) - (1 if queued else 0)
+    if others >= limit:
         raise TooManyActiveRuns(
-            f"You already have {active} active runs (the limit is {limit}); stop one or wait for one to finish."
+            f"You already have {others} active runs (the limit is {limit}); stop one or wait for one to finish."
         )
+
+
+def check_budget(run_id: int) -> None:
+    """Raise MonthlyBudgetSpent when the owner's monthly budget is used up (one query, and a sum only
+    when a budget applies)."""
     refusal = budget_refusal(run_id)
     if refusal is not None:
         raise MonthlyBudgetSpent(refusal)
@@ -316,7 +321,7 @@ def run_start(
         # No row lock and no read of the run first: the conditional UPDATEs refuse a run that is not
         # `created` (two starts racing: one wins), and the reads are only for the error message.
         with transaction.atomic():
-            check_active_limit(run_id)
+            check_budget(run_id)
             if team_config is not None or team_version is not None or model_override is not None:
                 _choose_snapshot(
                     run_id, team_config=team_config, team_version=team_version, model_override=model_override
@@ -331,6 +336,9 @@ def run_start(
                 if status is None:
                     raise Run.DoesNotExist(f"run {run_id} does not exist")
                 raise RunStateError(f"run {run_id} was already started (it is {status})")
+            # Last: on PostgreSQL the count waits for the owner's start lock, held to the commit, so
+            # the owner's simultaneous starts queue for this count and the commit only, not the whole start.
+            check_active_limit(run_id, queued=True)
     except BaseException:
         attachments.delete_files(a.file.name for a in stored)  # the rows rolled back; storage does not
         raise
@@ -418,6 +426,7 @@ def run_fork(
             last_seq=after_seq,
         )
         Message.objects.bulk_create(_copy(message, run.id) for message in prefix)
+        check_budget(run.id)
         check_active_limit(run.id)
         now = timezone.now()
         transition(run_id=run.id, to=RunStatus.QUEUED, expected=[RunStatus.CREATED], queued_at=now)

@@ -57,7 +57,7 @@ def test_a_run_costs_the_same_queries_however_many_runs_its_owner_has(alice: Any
     later = lifecycle_queries(alice, config)
     assert later == first
     # Written down so that a query added to the path of every run is a decision, not an accident.
-    # PostgreSQL's start takes the owner's start lock first (services._count_owners_active_runs) and
+    # PostgreSQL's start takes the owner's start lock (services._count_owners_active_runs) and
     # stores the task in one statement where SQLite takes two (services.message_append).
     assert first == {"create": 1, "start": 8, "claim": 4, "end": 2}
 
