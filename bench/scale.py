@@ -8,7 +8,8 @@
   Daphne the cluster has): latency at every watcher and at the last watcher of each token, loss,
   Daphne CPU per token per watcher.
 - `fanout1000mixed`: 50 runs at 200 tokens/s with one socket each on the first Daphne, their p99
-  alone and then beside one more run watched by 1,000 sockets on that same Daphne.
+  alone and then beside one more run watched by 1,000 sockets on that same Daphne (read by a
+  client process of their own, so the 50 runs' frames do not queue behind theirs in the load client).
 - `idle`: N sockets resting on finished and waiting runs: RSS per socket, CPU at rest; then one of
   the waiting runs streams and every watcher of it must get every token.
 - `longrun`: a run of 2,000 stored messages waiting for an answer: replay to a new socket, the
@@ -30,6 +31,7 @@ import os
 import re
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -354,9 +356,48 @@ async def _stream(ctx: Ctx, runs: list[int], watchers: dict[int, list[ClientConn
     return outs
 
 
+def _last_watcher_latencies(outs: list[Watcher]) -> dict[int, float]:
+    """Each token's latency at the watcher that got it last (emission time -> seconds)."""
+    per_token: dict[int, float] = {}
+    for out in outs:
+        for now, raw in out.received:
+            for stamp in json.loads(raw)["data"]["content"].split():
+                latency = (now - int(stamp)) / 1e6
+                if latency > per_token.get(int(stamp), -1.0):
+                    per_token[int(stamp)] = latency
+    return per_token
+
+
+async def watch_in_own_process(url: str, count: int) -> None:
+    """`python -m bench.scale watch URL COUNT`: open COUNT watchers of one run, print `ready`, start the
+    run from the first at a `start` line on stdin, read all to the end and print a JSON summary. The
+    mixed scenario runs its popular run's sockets here, so the other runs' frames are not read behind
+    a thousand sockets' in the load client's one loop (it measured the client, not the server)."""
+    sockets = await connect_all([url] * count)
+    outs = [Watcher() for _ in sockets]
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, input)
+    tasks = [asyncio.create_task(watch(ws, out)) for ws, out in zip(sockets, outs, strict=True)]
+    await sockets[0].send(START)
+    async with asyncio.timeout(600):
+        await asyncio.gather(*tasks)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    latencies = _latencies(outs)
+    summary = {
+        "watchers": count,
+        "tokens_received": len(latencies),
+        "failed_watchers": sum(1 for o in outs if o.status != "complete"),
+        "p99_ms": percentile(latencies, 0.99),
+        "last_watcher_p99_ms": percentile(list(_last_watcher_latencies(outs).values()), 0.99),
+        "cpu_seconds": round(time.process_time(), 2),
+    }
+    print(json.dumps(summary), flush=True)
+
+
 async def fanout_mixed(ctx: Ctx, others: int, watchers: int) -> dict[str, Any]:
     """`others` runs at 200 tokens/s, one socket each, on the first Daphne: their latency alone, then
-    beside one more run watched by `watchers` sockets on that same Daphne."""
+    beside one more run watched by `watchers` sockets on that same Daphne (read by a process of their own)."""
     tokens = env_int("BENCH_FANOUT_TOKENS", 400)
     config = streamer_config(ctx.fake_url, tokens, 200)
     async with http_client(ctx) as http:
@@ -366,17 +407,30 @@ async def fanout_mixed(ctx: Ctx, others: int, watchers: int) -> dict[str, Any]:
     phases: dict[str, Any] = {}
     for phase, runs in (("alone", alone), ("beside", beside)):
         sockets = {run_id: [await open_watcher(ws_url(ctx, run_id, 0))] for run_id in runs}
+        crowd = None
         if phase == "beside":
-            sockets[popular] = await connect_all([ws_url(ctx, popular, 0)] * watchers)
-            runs = [*runs, popular]
+            crowd = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.scale", "watch", ws_url(ctx, popular, 0), str(watchers),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
+            )  # fmt: skip
+            assert crowd.stdin is not None and crowd.stdout is not None
+            if (await crowd.stdout.readline()).strip() != b"ready":
+                raise RuntimeError("the watchers' process did not connect its sockets")
         await asyncio.sleep(1.0)
         meter = Meter(ctx)
         try:
+            if crowd is not None:
+                crowd.stdin.write(b"start\n")  # type: ignore[union-attr]
+                await crowd.stdin.drain()  # type: ignore[union-attr]
             outs = await _stream(ctx, runs, sockets)
+            crowd_summary = json.loads(await crowd.stdout.readline()) if crowd is not None else None  # type: ignore[union-attr]
         finally:
             usage = meter.read()
             await asyncio.gather(*(ws.close() for group in sockets.values() for ws in group), return_exceptions=True)
-        plain = _latencies([run_outs[0] for run_outs in outs[:others]])
+            if crowd is not None and crowd.returncode is None:
+                crowd.kill()
+                await crowd.wait()
+        plain = _latencies([run_outs[0] for run_outs in outs])
         result: dict[str, Any] = {
             "p50_ms": percentile(plain, 0.5),
             "p99_ms": percentile(plain, 0.99),
@@ -384,21 +438,11 @@ async def fanout_mixed(ctx: Ctx, others: int, watchers: int) -> dict[str, Any]:
             "cpu_seconds": usage["cpu_seconds"],
             "load_avg": usage["load_avg"],
         }
-        if phase == "beside":
-            per_token: dict[int, float] = {}
-            fan = outs[-1]
-            for out in fan:
-                for now, raw in out.received:
-                    for stamp in json.loads(raw)["data"]["content"].split():
-                        latency = (now - int(stamp)) / 1e6
-                        if latency > per_token.get(int(stamp), -1.0):
-                            per_token[int(stamp)] = latency
-            fan_latencies = _latencies(fan)
+        if crowd_summary is not None:
+            result["cpu_seconds"]["watcher-client"] = crowd_summary.pop("cpu_seconds")
             result["popular"] = {
-                "watchers": watchers,
-                "lost_tokens": watchers * tokens - len(fan_latencies),
-                "p99_ms": percentile(fan_latencies, 0.99),
-                "last_watcher_p99_ms": percentile(list(per_token.values()), 0.99),
+                **crowd_summary,
+                "lost_tokens": watchers * tokens - crowd_summary.pop("tokens_received"),
             }
         phases[phase] = result
     return {
@@ -738,3 +782,10 @@ def print_scale(results: list[dict[str, Any]], path: Path | None = None) -> None
         print(json.dumps(r, indent=1))
     if path is not None:
         path.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":  # the watchers' process of the mixed fan-out scenario
+    if len(sys.argv) == 4 and sys.argv[1] == "watch":
+        asyncio.run(watch_in_own_process(sys.argv[2], int(sys.argv[3])))
+    else:
+        sys.exit("usage: python -m bench.scale watch URL COUNT")
