@@ -7,7 +7,8 @@ reply at 40 tokens/s (a model that takes about half a second per turn, so the ru
 real ones do instead of saturating the loop), for `--turns` turns. Per call it reports, as issue 19
 defines it, the time from the model's tool call received (the end of the model call's span) to the
 tool result stored (the result message's row), minus the server's own time for that call (logged by
-the server between reading the request and writing the response: `mcp_test_server --timings`), with
+the server from its request's line read off stdin to its response's line flushed, in the threads that
+read and write the pipe: `mcp_test_server --timings`), with
 where that time goes: storing the request, the call's start (it starts while the request is being
 stored), the call beyond the server's time, storing the result once both are done. A control runs
 the same turns calling the built-in calculator. CPU per call: the engine's process (the worker, or
@@ -17,8 +18,12 @@ Beside them, `--streams` plain runs stream 200 tokens/s from the local OpenAI-co
 (the token latency of `bench/run.py`: receive time at the WebSocket minus emission time), alone and
 while the MCP runs (and the control) run: the MCP runs must leave their token latency unchanged.
 
+By default the callers start at once and take equal turns, so their calls reach the worker and the
+server together (the worst case); `--spread S` starts them over S seconds, as independent arrivals
+do, and `--reply-words N` lengthens a turn (N words at 40 tokens/s; a real model's turn is seconds).
+
     python bench/tools.py [--mode production|embedded] [--runs 50] [--turns 10] [--streams 20]
-                          [--repeat 1] [--json var/bench-tools.json]
+                          [--spread 0] [--reply-words 20] [--repeat 1] [--json var/bench-tools.json]
 """
 
 from __future__ import annotations
@@ -55,7 +60,6 @@ from bench.run import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "benchtools"
-REPLY = " ".join(["word"] * 20)  # 0.5 s at 40 tokens/s: the model's time per turn
 # Per call: the whole path and the server's part of it, then its legs, each from the tool call received:
 # its request stored; the call started, its length (and beyond the server's time); its result stored after both.
 PARTS = ("added", "path", "server", "store_request", "call_start", "call", "call_beyond_server", "store_result")
@@ -66,14 +70,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def caller_team(turns: int, index: int, builtin: bool) -> dict[str, Any]:
+def caller_team(turns: int, index: int, builtin: bool, reply_words: int = 20) -> dict[str, Any]:
     """Each turn: one tool call (the `text` names the run, to match the server's log), then a paced reply."""
     call = (
         {"name": "calculator", "arguments": {"expression": "1 + 1"}}
         if builtin
         else {"name": "echo", "arguments": {"text": f"run{index}"}}
     )
-    model = {"provider": "scripted", "replies": [{"tool_calls": [call]}, REPLY], "tokens_per_second": 40}
+    model = {
+        "provider": "scripted",
+        "replies": [{"tool_calls": [call]}, " ".join(["word"] * reply_words)],
+        "tokens_per_second": 40,
+    }
     agent: dict[str, Any] = {"kind": "assistant", "name": "caller", "model": model, "reflect_on_tool_use": True}
     agent |= {"tools": ["calculator"]} if builtin else {"mcp_servers": [SERVER]}
     return {"kind": "round_robin", "name": "tools bench", "participants": [agent], "max_turns": turns}
@@ -173,6 +181,11 @@ async def wait_done(http: httpx.AsyncClient, ids: list[int]) -> list[str]:
         await asyncio.sleep(0.5)
 
 
+async def start_at(http: httpx.AsyncClient, run_id: int, delay: float) -> None:
+    await asyncio.sleep(delay)
+    (await http.post(f"/api/runs/{run_id}/start", json={"task": "call"})).raise_for_status()
+
+
 async def phase(ctx: Ctx, args: argparse.Namespace, timings: Path, callers: str, streams: int) -> dict[str, Any]:
     """One measured phase: `callers` ("mcp", "builtin" or "") runs beside `streams` plain streaming runs."""
     engine = next(p for p in ctx.cluster.procs if p.name == ("worker" if ctx.mode == "production" else "daphne"))
@@ -181,7 +194,12 @@ async def phase(ctx: Ctx, args: argparse.Namespace, timings: Path, callers: str,
     plain = team_config(ctx.fake_url, Scenario("streams", streams, 200, args.stream_tokens))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ctx.port}", headers=headers, timeout=120) as http:
         caller_ids = [
-            (await http.post("/api/runs", json={"team_config": caller_team(args.turns, i, callers == "builtin")}))
+            (
+                await http.post(
+                    "/api/runs",
+                    json={"team_config": caller_team(args.turns, i, callers == "builtin", args.reply_words)},
+                )
+            )
             .raise_for_status()
             .json()["id"]
             for i in range(args.runs if callers else 0)
@@ -202,7 +220,9 @@ async def phase(ctx: Ctx, args: argparse.Namespace, timings: Path, callers: str,
         cpu["daphne"] = cpu_seconds(daphne.pid) if daphne is not engine else 0.0
         started = time.monotonic()
         go.set()
-        await asyncio.gather(*(http.post(f"/api/runs/{i}/start", json={"task": "call"}) for i in caller_ids))
+        await asyncio.gather(
+            *(start_at(http, i, n * args.spread / max(1, len(caller_ids))) for n, i in enumerate(caller_ids))
+        )
         statuses = await wait_done(http, caller_ids) if caller_ids else []
         callers_wall = time.monotonic() - started
         await asyncio.wait_for(asyncio.gather(*drivers), 300)
@@ -276,6 +296,8 @@ async def main() -> int:
     parser.add_argument("--streams", type=int, default=20, help="plain streaming runs beside them (0: none)")
     parser.add_argument("--stream-tokens", type=int, default=1400, help="per plain run, at 200 tokens/s")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--reply-words", type=int, default=20, help="each turn's reply, at 40 tokens/s")
+    parser.add_argument("--spread", type=float, default=0.0, help="seconds over which the callers start (0: at once)")
     parser.add_argument("--json", type=Path, default=Path("var/bench-tools.json"))
     args = parser.parse_args()
     logdir = Path(tempfile.mkdtemp(prefix="bench-tools-"))

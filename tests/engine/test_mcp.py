@@ -219,3 +219,17 @@ async def test_a_run_calls_a_tool_its_server_added_during_the_run(sessions: McpS
         ("later", "later: from the run", False),
     ]
     assert "later" in {t["function"]["name"] for t in await agent._offered_tools()}
+
+
+async def test_the_timed_stdio_server_logs_each_calls_own_time(sessions: McpSessions, tmp_path) -> None:
+    """`mcp_test_server stdio --timings FILE` (bench/tools.py subtracts it): one line per tools/call, its
+    microseconds from request read to response flushed and the call's text, and the answers unchanged."""
+    log = tmp_path / "timings.log"
+    spec = stdio_spec("timed", args=("-m", "tests.support.mcp_test_server", "stdio", "--timings", str(log)))
+    assert [t.name for t in await sessions.tools(spec)].count("echo") == 1
+    for text in ("run0", "run1"):
+        assert (await sessions.call(spec, "echo", {"text": text})).content == text
+    assert (await sessions.call(spec, "add", {"a": 2, "b": 3})).content == "5"
+    lines = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert [text for _, text in lines] == ["run0", "run1", ""]
+    assert all(0 < int(us) < 5_000_000 for us, _ in lines)

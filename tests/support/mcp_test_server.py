@@ -4,7 +4,7 @@ Its tools cover what a real server does to a client: text, structured JSON, an i
 error result, a call that never answers, a process that dies mid-call. `echo` answers at once
 (the benchmark's tool). Each process writes its pid to $MCP_TEST_PIDFILE (when set) so tests
 can check that it was spawned, and by whom. `stdio --timings FILE` appends one line per `tools/call`
-(`<microseconds from request received to response sent> <the call's "text" argument>`): the
+(`<microseconds from its request read off stdin to its response flushed> <the call's "text" argument>`): the
 server's own time, which bench/tools.py subtracts from what a call costs a run.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
+import json
 import os
 import sys
 import time
@@ -20,7 +22,6 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import JSONRPCError, JSONRPCRequest, JSONRPCResponse
 from pydantic import BaseModel
 
 # A 1x1 red PNG: the smallest real image a client must carry to the UI.
@@ -112,70 +113,56 @@ def main() -> None:
         server.run("stdio")
 
 
+class _TimedPipes:
+    """The server's stdin and stdout as `stdio_server` reads and writes them, noting (in the thread that
+    does the reading and writing) when each tools/call request's line left the pipe and its response's
+    line was flushed into it: the server's whole time for the call, JSON decoding and encoding included."""
+
+    def __init__(self, log: Any) -> None:
+        self._stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        self._stdout = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8")
+        self._log = log
+        self._received: dict[Any, tuple[int, str]] = {}
+        self._written: list[str] = []
+
+    def readline(self) -> str:
+        line = self._stdin.readline()
+        if '"tools/call"' in line:
+            request = json.loads(line)
+            text = str((request.get("params", {}).get("arguments") or {}).get("text", ""))
+            self._received[request.get("id")] = (time.perf_counter_ns(), text)
+        return line
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, "")
+
+    def write(self, text: str) -> int:
+        self._written.append(text)
+        return self._stdout.write(text)
+
+    def flush(self) -> None:
+        self._stdout.flush()
+        flushed = time.perf_counter_ns()
+        written, self._written = "".join(self._written), []
+        for line in written.splitlines():
+            if self._received and '"id"' in line:
+                started, text = self._received.pop(json.loads(line).get("id"), (0, ""))
+                if started:
+                    self._log.write(f"{(flushed - started) // 1000} {text}\n")
+
+    def close(self) -> None:
+        pass
+
+
 async def _stdio_with_timings(path: str) -> None:
-    """The stdio server, timing each tools/call between its streams (JSON decoding and encoding aside)."""
+    """The stdio server, timing each tools/call from its request read off stdin to its response flushed."""
     from mcp.server.stdio import stdio_server
 
-    received: dict[Any, tuple[int, str]] = {}
     with open(path, "a", encoding="utf-8", buffering=1) as log:
-
-        class Read:
-            def __init__(self, inner: Any) -> None:
-                self._inner = inner
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(self._inner, name)
-
-            async def __aenter__(self) -> Read:
-                await self._inner.__aenter__()
-                return self
-
-            async def __aexit__(self, *exc: Any) -> Any:
-                return await self._inner.__aexit__(*exc)
-
-            def __aiter__(self) -> Read:
-                return self
-
-            async def __anext__(self) -> Any:
-                try:
-                    return self._seen(await self._inner.receive())
-                except anyio.EndOfStream:
-                    raise StopAsyncIteration from None
-
-            async def receive(self) -> Any:
-                return self._seen(await self._inner.receive())
-
-            def _seen(self, item: Any) -> Any:
-                message = getattr(item, "message", None)
-                if isinstance(message, JSONRPCRequest) and message.method == "tools/call":
-                    text = str(((message.params or {}).get("arguments") or {}).get("text", ""))
-                    received[message.id] = (time.perf_counter_ns(), text)
-                return item
-
-        class Write:
-            def __init__(self, inner: Any) -> None:
-                self._inner = inner
-
-            def __getattr__(self, name: str) -> Any:
-                return getattr(self._inner, name)
-
-            async def __aenter__(self) -> Write:
-                await self._inner.__aenter__()
-                return self
-
-            async def __aexit__(self, *exc: Any) -> Any:
-                return await self._inner.__aexit__(*exc)
-
-            async def send(self, item: Any) -> None:
-                await self._inner.send(item)
-                message = getattr(item, "message", None)
-                if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id in received:
-                    started, text = received.pop(message.id)
-                    log.write(f"{(time.perf_counter_ns() - started) // 1000} {text}\n")
-
-        async with stdio_server() as (read, write):
+        pipes = _TimedPipes(log)
+        async with stdio_server(anyio.wrap_file(pipes), anyio.wrap_file(pipes)) as (read, write):  # type: ignore[arg-type]
             lowlevel = server._lowlevel_server
-            await lowlevel.run(Read(read), Write(write), lowlevel.create_initialization_options())
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
 
 
 if __name__ == "__main__":
