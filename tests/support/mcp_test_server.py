@@ -150,9 +150,6 @@ class _TimedPipes:
                 if started:
                     self._log.write(f"{(flushed - started) // 1000} {text}\n")
 
-    def close(self) -> None:
-        pass
-
 
 async def _stdio_with_timings(path: str) -> None:
     """The stdio server, timing each tools/call from its request read off stdin to its response flushed."""
