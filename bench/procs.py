@@ -38,6 +38,21 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / CLOCK_TICKS
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on the machine (the server is shared, not the bench's own: read
+    it on a machine where nothing else queries PostgreSQL). Exited backends count in the postmaster's
+    reaped children."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                continue  # the process ended meanwhile
+    return total
+
+
 def sys_seconds(pid: int) -> float:
     """Kernel-mode CPU of a process (syscalls, network stack): on this VM often more than user time."""
     try:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.procs import cpu_seconds, rss_mb
+from bench.procs import cpu_seconds, postgres_cpu_seconds, rss_mb
 
 if TYPE_CHECKING:
     from bench.run import Ctx
@@ -88,6 +88,7 @@ class Meter:
         self.ctx = ctx
         self.before = {p.name: cpu_seconds(p.pid) for p in ctx.cluster.procs}
         self.client = time.process_time()
+        self.postgres = postgres_cpu_seconds()
         self.started = time.monotonic()
         profile_dir = os.environ.get("BENCH_PROFILE")  # py-spy raw profiles of the window (docs/benchmarks.md)
         if profile_dir:
@@ -101,6 +102,8 @@ class Meter:
         procs = self.ctx.cluster.procs
         cpu = {p.name: round(cpu_seconds(p.pid) - self.before[p.name], 2) for p in procs}
         cpu["load-client"] = round(time.process_time() - self.client, 2)
+        # Not in the servers' sum, which stays comparable with earlier figures.
+        cpu["postgres"] = round(postgres_cpu_seconds() - self.postgres, 2)
         servers = sum(cpu[p.name] for p in self.ctx.servers())
         return {
             "seconds": round(time.monotonic() - self.started, 2),
@@ -206,6 +209,24 @@ async def sample_pg_connections(ctx: Ctx, peak: dict[str, int], stop: asyncio.Ev
             pass
 
 
+def server_milestones(ctx: Ctx, t0: int) -> dict[str, float]:
+    """The runs' own stored times from the burst, p50: created (row inserted), queued (the start's
+    transaction), claimed (the worker's claim). Where the time between the client's milestones goes."""
+    import psycopg
+
+    with psycopg.connect(ctx.cluster.env["DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT extract(epoch FROM created_at), extract(epoch FROM queued_at), extract(epoch FROM started_at)"
+            " FROM runs_run WHERE created_at >= to_timestamp(%s)",
+            [t0 / 1e9],
+        ).fetchall()
+    columns = zip(*rows, strict=True) if rows else ((), (), ())
+    return {
+        name: percentile([float(v) * 1e3 - t0 / 1e6 for v in values if v is not None], 0.5)
+        for name, values in zip(("created", "queued", "claimed"), columns, strict=True)
+    }
+
+
 async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
     tokens, rate = env_int("BENCH_ARRIVAL_TOKENS", 200), 200.0
     config = streamer_config(ctx.fake_url, tokens, rate, independent=True)
@@ -239,6 +260,7 @@ async def arrivals(ctx: Ctx, runs: int) -> dict[str, Any]:
             name: percentile([o.phases_ms[name] for o in outs if name in o.phases_ms], 0.5)
             for name in ("created", "connected", "queued", "running", "first_token")
         },
+        "server_milestones_p50_ms": server_milestones(ctx, t0),
         "tokens_per_chunk_frame": round(received / max(1, sum(o.frames for o in outs)), 1),
         "db_connections_max": {name: n for name, n in peak.items() if n},
         "server_cpu_us_per_token": round(1e6 * usage["server_cpu_seconds"] / max(1, received), 1),

@@ -141,6 +141,11 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, so psycopg prepares a statement a connection ran 5 times: a
+        # run's few dozen statements skip PostgreSQL's parse and plan (docs/benchmarks.md). Off behind a
+        # transaction-pooling PgBouncer older than 1.21, which cannot keep a session's prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 else:
     DATABASES = {
         "default": {

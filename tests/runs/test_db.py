@@ -10,6 +10,7 @@ from django.db import connection, connections
 from django.db.utils import Error
 
 from runs.db import db_call
+from runs.models import Run
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -42,3 +43,14 @@ async def test_calls_in_one_thread_share_its_connection_and_replace_it_once_it_d
         for executor in (pool, other):
             await loop.run_in_executor(executor, connections.close_all)
             executor.shutdown(wait=True)
+
+
+def test_a_statement_a_connection_runs_again_is_prepared(requires_postgres: None) -> None:
+    """DB_PREPARED_STATEMENTS (on by default): parameters are bound by the server, so psycopg prepares a
+    statement a connection has run 5 times and PostgreSQL parses and plans it once for that connection."""
+    for run_id in range(1, 8):
+        assert Run.objects.filter(id=run_id).values_list("status", flat=True).first() is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "runs_run" WHERE "runs_run"."id" = $1' in statement for statement in prepared), prepared
