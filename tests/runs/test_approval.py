@@ -128,7 +128,9 @@ async def test_deadline_rejects_the_call_and_the_run_goes_on(alice: Any, alice_t
     assert request["deadline"] is not None
     await Run.objects.filter(id=run_id).aupdate(input_deadline=timezone.now() - timedelta(seconds=1))
     counts = await sync_to_async(recovery.sweep)()
-    assert counts["deadlines"] == 1
+    # This sweep applies the deadline, unless the services pass's worker's periodic sweep (every 2 s, on the
+    # same database) came first: either way it is applied once, and the call's one result says so.
+    assert counts["deadlines"] == 1 or (await Run.objects.aget(id=run_id)).status != "awaiting_input"
     assert (await receive_until(comm, {"result", "completion"}))["type"] == "result"
     assert await results(run_id) == [("Rejected by deadline: No decision before the deadline", True)]
     await comm.disconnect()
