@@ -19,7 +19,7 @@ import jsonschema
 from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Q, QuerySet
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, Combinable
 from django.utils import timezone
 
 from providers.resolve import check_usable
@@ -60,7 +60,16 @@ def transition(
     for a move the state machine forbids.
     """
     sources = _sources(to, expected)
-    updated = Run.objects.filter(id=run_id, status__in=sources, **(where or {})).update(status=to, **fields)
+    if not sources:  # no state moves to `to` (created): nothing to update
+        updated = 0
+    elif where is None and not any(isinstance(value, Combinable) for value in fields.values()):
+        # Written out (a start, a stop, a wait): compiling the ORM's UPDATE cost more CPU than running it.
+        sql, params = _update_sql(run_id, to, sources, fields)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
+    else:
+        updated = Run.objects.filter(id=run_id, status__in=sources, **(where or {})).update(status=to, **fields)
     if updated:
         return True
     _explain_no_move(run_id, to, expected)
@@ -88,7 +97,18 @@ def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fie
     of the run: QuerySet.update() cannot return the row, and compiling the ORM's UPDATE and SELECT
     costs more CPU than running them. PostgreSQL and SQLite >= 3.35.
     """
-    sources = sorted(_sources(to, expected))
+    sql, params = _update_sql(run_id, to, _sources(to, expected), fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {_run_columns(connection.vendor)}", params)
+        row = cursor.fetchone()
+    if row is not None:
+        return _run_of_row(row)
+    _explain_no_move(run_id, to, expected)
+    return None
+
+
+def _update_sql(run_id: int, to: str, sources: Iterable[str], fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The UPDATE moving the run to `to` from one of `sources`, setting `fields` (IfUnset, Plus or values)."""
     qn = connection.ops.quote_name
     assignments, params = [f"{qn('status')} = %s"], [to]
     for name, value in fields.items():
@@ -103,17 +123,12 @@ def transition_returning(*, run_id: int, to: str, expected: Iterable[str], **fie
         else:
             assignments.append(f"{column} = %s")
         params.append(field.get_db_prep_save(value, connection))
+    states = sorted(sources)
     sql = (
         f"UPDATE {qn(Run._meta.db_table)} SET {', '.join(assignments)} WHERE {qn('id')} = %s"
-        f" AND {qn('status')} IN ({', '.join(['%s'] * len(sources))}) RETURNING {_run_columns(connection.vendor)}"
+        f" AND {qn('status')} IN ({', '.join(['%s'] * len(states))})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, run_id, *sources])
-        row = cursor.fetchone()
-    if row is not None:
-        return _run_of_row(row)
-    _explain_no_move(run_id, to, expected)
-    return None
+    return sql, [*params, run_id, *states]
 
 
 def _run_of_row(row: Sequence[Any]) -> Run:

@@ -61,3 +61,32 @@ def test_claim_and_end_return_the_run_as_stored(alice: Any) -> None:
     assert done is not None and not done._state.adding
     assert _columns(done) == _columns(Run.objects.get(id=run.id))
     assert done.usage == {"cost": 0.5} and done.finished_at is not None and done.lease_owner == ""
+
+
+@pytest.mark.django_db
+def test_a_move_stores_its_fields_as_the_orms_update_would(alice: Any) -> None:
+    """A plain move is a written-out UPDATE; with a `where` or an expression it stays the ORM's: both
+    leave the same row (JSON, times, NULLs, text)."""
+    from django.db.models import F
+    from django.utils import timezone
+
+    now = timezone.now()
+    fields = {"input_data": {"tool": "search", "n": [1, 2]}, "input_deadline": now, "input_prompt": "Which?"}
+    written, by_orm = make_run(alice, "running"), make_run(alice, "running")
+    assert services.transition(run_id=written.id, to=RunStatus.AWAITING_INPUT, **fields) is True
+    Run.objects.filter(id=by_orm.id).update(status=RunStatus.AWAITING_INPUT, **fields)
+    skip = {"id", "created_at", "updated_at"}
+    assert {k: v for k, v in _columns(Run.objects.get(id=written.id)).items() if k not in skip} == {
+        k: v for k, v in _columns(Run.objects.get(id=by_orm.id)).items() if k not in skip
+    }
+    assert services.transition(run_id=written.id, to=RunStatus.QUEUED, input_deadline=None, input_prompt="") is True
+    run = Run.objects.get(id=written.id)
+    assert (run.status, run.input_deadline, run.input_prompt) == (RunStatus.QUEUED, None, "")
+
+    claimed = make_run(alice, "running", lease_owner="w1")
+    recovered = {"recovery_attempts": F("recovery_attempts") + 1}
+    assert (
+        services.transition(run_id=claimed.id, to=RunStatus.QUEUED, where={"lease_owner": "w2"}, **recovered) is False
+    )
+    assert services.transition(run_id=claimed.id, to=RunStatus.QUEUED, where={"lease_owner": "w1"}, **recovered) is True
+    assert Run.objects.get(id=claimed.id).recovery_attempts == 1
