@@ -78,6 +78,20 @@ def test_runs_created_and_started_at_once_each_start_once(alice: Any) -> None:
     assert all(r.last_seq == 1 for r in runs)
 
 
+def test_celery_reads_its_configuration_from_a_plain_copy_of_the_celery_settings() -> None:
+    """Every CELERY_* setting reaches Celery under its own name (a publish looks several up)."""
+    from django.conf import settings
+
+    from playground.celery import CelerySettings, app
+
+    copied = CelerySettings()
+    names = [name for name in dir(settings) if name.startswith("CELERY_")]
+    assert sorted(copied) == sorted(names) and len(names) > 5
+    for name in names:
+        assert copied[name] == getattr(settings, name)
+        assert app.conf[name.removeprefix("CELERY_").lower()] == getattr(settings, name), name
+
+
 @pytest.mark.usefixtures("no_dispatch")
 def test_starts_racing_past_the_cap_of_active_runs_are_refused(alice: Any, settings: Any) -> None:
     settings.RUN_MAX_ACTIVE_PER_USER = 4
