@@ -158,13 +158,6 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if self.relay is not None:
             self.relay.leave(self)
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        # Channels' own then closes old database connections through asgiref's one shared sync thread
-        # (see `dispatch`), so every socket closing in a burst queued there; this consumer is in no
-        # channel-layer group, and db_call tidies its own connections.
-        await self.disconnect(message["code"])
-        raise StopConsumer()
-
     # ------------------------------------------------------------ auth and join
 
     async def _auth_deadline(self) -> None:
